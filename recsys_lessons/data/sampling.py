@@ -1,0 +1,152 @@
+"""Negative sampling: items a user never interacted with, drawn at random.
+
+Implicit feedback has only positives, so models learn by contrasting each positive with
+sampled negatives, and the sampled evaluation protocol ranks a held-out item among such
+negatives. A "negative" here is an item the user has no row for: not necessarily disliked,
+only unobserved. Every function is seeded and never returns a known positive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sparse
+
+from recsys_lessons.data.interactions import interaction_matrix
+from recsys_lessons.data.validation import check_interactions, check_positive_int
+
+STRATEGIES = ("uniform", "popularity")
+
+
+def item_probabilities(matrix: sparse.csr_matrix, strategy: str, exponent: float = 0.75):
+    """Sampling probability of each item: None (uniform) or proportional to count^exponent.
+
+    The exponent 0.75 (from word2vec) flattens the popularity curve so the tail still gets
+    sampled; 1 samples in proportion to popularity, 0 is uniform.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
+    if strategy == "uniform":
+        return None
+    counts = np.asarray(matrix.getnnz(axis=0), dtype=np.float64) ** exponent
+    return counts / counts.sum()
+
+
+def sample_negative_indices(
+    matrix: sparse.csr_matrix,
+    user_indices: np.ndarray,
+    num_negatives: int,
+    rng: np.random.Generator,
+    probabilities: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw `num_negatives` item indices per entry of `user_indices`, none of them positives.
+
+    `matrix` is the users × items interaction matrix; a stored entry (u, i) means i is a
+    positive of u. Returns an array of shape (len(user_indices), num_negatives). Draws are
+    independent, so one user may get the same negative twice; that is the usual convention
+    and keeps sampling vectorised (reject the positives, redraw only those).
+    """
+    num_items = matrix.shape[1]
+    user_indices = np.asarray(user_indices, dtype=np.int64)
+    if user_indices.size and (matrix.getnnz(axis=1)[user_indices] >= num_items).any():
+        raise ValueError(
+            "A user has interacted with every item, so no negative can be drawn for them. "
+            "Remove such users before sampling."
+        )
+    # Sorted keys u·n_items + i of all positives allow a fast membership test.
+    coo = matrix.tocoo()
+    positive_keys = np.sort(coo.row.astype(np.int64) * num_items + coo.col)
+    users = np.repeat(user_indices, num_negatives)
+    negatives = rng.choice(num_items, size=users.size, p=probabilities)
+    while True:
+        keys = users * num_items + negatives
+        found = np.searchsorted(positive_keys, keys)
+        found = np.minimum(found, max(len(positive_keys) - 1, 0))
+        rejected = (positive_keys[found] == keys) if len(positive_keys) else np.zeros(0, bool)
+        if not rejected.any():
+            break
+        negatives[rejected] = rng.choice(num_items, size=int(rejected.sum()), p=probabilities)
+    return negatives.reshape(len(user_indices), num_negatives)
+
+
+def sample_negatives(
+    interactions: pd.DataFrame,
+    num_negatives: int = 1,
+    strategy: str = "uniform",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """For every positive row, draw `num_negatives` items the user never interacted with.
+
+    Parameters
+    ----------
+    interactions:
+        Positive (user_id, item_id) rows; the catalogue is every item that appears in them.
+    strategy:
+        ``"uniform"`` over the catalogue, or ``"popularity"`` (probability ∝ count^0.75).
+
+    Returns
+    -------
+    DataFrame with columns user_id, item_id: len(interactions) · num_negatives rows, in the
+    order of `interactions`.
+    """
+    num_negatives = check_positive_int(num_negatives, "num_negatives")
+    matrix, user_map, item_map = interaction_matrix(interactions)
+    probabilities = item_probabilities(matrix, strategy)
+    user_indices = user_map.to_index(interactions["user_id"].to_numpy())
+    negatives = sample_negative_indices(
+        matrix, user_indices, num_negatives, np.random.default_rng(seed), probabilities
+    )
+    return pd.DataFrame({
+        "user_id": np.repeat(interactions["user_id"].to_numpy(), num_negatives),
+        "item_id": item_map.to_ids(negatives.ravel()),
+    })
+
+
+def candidate_sets(
+    train: pd.DataFrame, test: pd.DataFrame, num_negatives: int = 99, seed: int = 0
+) -> pd.DataFrame:
+    """Candidate lists for the sampled protocol: each test item plus `num_negatives` others.
+
+    The negatives are distinct items the user rated neither in train nor in test, drawn
+    uniformly from the items of train and test together.
+
+    Returns
+    -------
+    DataFrame with columns case (the position of the test row), user_id, item_id and
+    is_positive; for each case, the held-out item comes first, then its negatives.
+    """
+    num_negatives = check_positive_int(num_negatives, "num_negatives")
+    check_interactions(train, name="train")
+    check_interactions(test, name="test")
+    both = pd.concat([train[["user_id", "item_id"]], test[["user_id", "item_id"]]])
+    matrix, user_map, item_map = interaction_matrix(both.drop_duplicates())
+    rng = np.random.default_rng(seed)
+    user_indices = user_map.to_index(test["user_id"].to_numpy())
+    free_items = len(item_map) - matrix.getnnz(axis=1)[user_indices]
+    if (free_items < num_negatives).any():
+        raise ValueError(
+            f"Some users have fewer than num_negatives={num_negatives} unrated items; "
+            "lower num_negatives."
+        )
+    # Draw a few spare negatives, then keep the first `num_negatives` distinct ones per case;
+    # repeat for the rare case that still lacks enough distinct items.
+    negatives = np.full((len(test), num_negatives), -1, dtype=np.int64)
+    missing = np.arange(len(test))
+    while missing.size:
+        draws = sample_negative_indices(matrix, user_indices[missing], 2 * num_negatives, rng)
+        draws = np.concatenate([negatives[missing], draws], axis=1)
+        for row, case in enumerate(missing):
+            unique = pd.unique(draws[row][draws[row] >= 0])[:num_negatives]
+            negatives[case, : len(unique)] = unique
+        missing = missing[(negatives[missing] < 0).any(axis=1)]
+    items = np.concatenate(
+        [item_map.to_index(test["item_id"].to_numpy())[:, None], negatives], axis=1
+    )
+    size = num_negatives + 1
+    return pd.DataFrame({
+        "case": np.repeat(np.arange(len(test)), size),
+        "user_id": np.repeat(test["user_id"].to_numpy(), size),
+        "item_id": item_map.to_ids(items.ravel()),
+        "is_positive": np.tile(np.arange(size) == 0, len(test)),
+    })
+

@@ -1,0 +1,107 @@
+"""Train/test splits. Every split is seeded, complete (each row lands in exactly one part) and
+returns two DataFrames with the original columns and index.
+
+Which split to use is part of the experiment: a random split lets the future leak into
+training, a temporal split does not, and leave-one-out is the protocol of next-item papers.
+Lesson 08 measures the difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recsys_lessons.data.validation import check_interactions
+
+
+def _check_test_size(test_size: float) -> float:
+    if not isinstance(test_size, int | float) or not 0 < test_size < 1:
+        raise ValueError(
+            f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}."
+        )
+    return float(test_size)
+
+
+def _split_by_mask(ratings: pd.DataFrame, is_test: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return ratings.loc[~is_test].copy(), ratings.loc[is_test].copy()
+
+
+def random_split(
+    ratings: pd.DataFrame, test_size: float = 0.25, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a uniformly random share `test_size` of all rows.
+
+    Some users may end up with no training row, or no test row: use `stratified_split` when
+    every user must be in both parts.
+    """
+    check_interactions(ratings)
+    test_size = _check_test_size(test_size)
+    rng = np.random.default_rng(seed)
+    num_test = int(round(test_size * len(ratings)))
+    is_test = np.zeros(len(ratings), dtype=bool)
+    is_test[rng.permutation(len(ratings))[:num_test]] = True
+    return _split_by_mask(ratings, is_test)
+
+
+def stratified_split(
+    ratings: pd.DataFrame, test_size: float = 0.25, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a random share `test_size` of each user's rows.
+
+    A user with n >= 2 rows gets round(test_size · n) test rows, clipped to [1, n − 1], so they
+    keep at least one row in each part. A user with a single row keeps it in train.
+    This is the course's standard protocol (75/25, seed 0).
+    """
+    check_interactions(ratings)
+    test_size = _check_test_size(test_size)
+    rng = np.random.default_rng(seed)
+    user_codes, _ = pd.factorize(ratings["user_id"])
+    # Give every row a random key, then rank rows within their user by that key: the rows
+    # ranked first go to test. Sorting once is much faster than a loop over users.
+    random_keys = rng.random(len(ratings))
+    order = np.lexsort((random_keys, user_codes))
+    counts = np.bincount(user_codes)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position_in_user = np.empty(len(ratings), dtype=np.int64)
+    position_in_user[order] = np.arange(len(ratings)) - np.repeat(starts, counts)
+    num_test = np.clip(np.round(test_size * counts), 1, counts - 1)
+    num_test[counts < 2] = 0
+    is_test = position_in_user < num_test[user_codes]
+    return _split_by_mask(ratings, is_test)
+
+
+def temporal_split(
+    ratings: pd.DataFrame, test_size: float = 0.2, cutoff: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split at one global moment: rows at or after the cutoff timestamp are the test set.
+
+    The cutoff is `cutoff` when given, else the timestamp below which a share 1 − test_size of
+    the rows fall. Nothing from the future is in train, as in a deployed system. Users whose
+    rows are all after the cutoff appear only in test (cold-start users).
+    """
+    check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
+    if cutoff is None:
+        test_size = _check_test_size(test_size)
+        cutoff = float(np.quantile(ratings["timestamp"].to_numpy(), 1 - test_size))
+    is_test = (ratings["timestamp"] >= cutoff).to_numpy()
+    return _split_by_mask(ratings, is_test)
+
+
+def leave_one_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out each user's latest interaction.
+
+    Ties in timestamp are broken by item id: of the rows with the latest timestamp, the one
+    with the largest item_id is held out. Users with a single row keep it in train, since
+    they could not be evaluated without any history.
+    """
+    check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
+    user_codes, _ = pd.factorize(ratings["user_id"], sort=True)
+    item_codes, _ = pd.factorize(ratings["item_id"], sort=True)
+    # Sort by user, then time, then item; the last row of each user's block is held out.
+    order = np.lexsort((item_codes, ratings["timestamp"].to_numpy(), user_codes))
+    sorted_users = user_codes[order]
+    is_last_of_user = np.append(sorted_users[1:] != sorted_users[:-1], True)
+    is_test = np.zeros(len(ratings), dtype=bool)
+    is_test[order[is_last_of_user]] = True
+    is_test &= np.bincount(user_codes)[user_codes] >= 2
+    return _split_by_mask(ratings, is_test)

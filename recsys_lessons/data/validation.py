@@ -1,0 +1,69 @@
+"""Checks shared by every function that takes a ratings DataFrame.
+
+Each check fails with a message that names the problem and says how to fix it, because a
+learner's first bug is usually a wrong column name or a stray NaN, not a wrong formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+
+def check_interactions(
+    frame: pd.DataFrame,
+    name: str = "ratings",
+    columns: Iterable[str] = ("user_id", "item_id"),
+    allow_empty: bool = False,
+    allow_duplicates: bool = False,
+) -> pd.DataFrame:
+    """Validate a DataFrame of (user, item, ...) rows and return it unchanged.
+
+    Raises
+    ------
+    TypeError
+        If `frame` is not a pandas DataFrame.
+    ValueError
+        If a required column is missing, the frame is empty, an id or a rating is NaN, or a
+        (user_id, item_id) pair appears twice.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame with columns {list(columns)}, "
+            f"got {type(frame).__name__}."
+        )
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing the column(s) {missing}; it has {list(frame.columns)}. "
+            "Rename your columns, for example frame.rename(columns={'userId': 'user_id'})."
+        )
+    if len(frame) == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty; pass at least one row.")
+    for column in columns:
+        missing_values = int(frame[column].isna().sum())
+        if missing_values:
+            raise ValueError(
+                f"{name} has {missing_values} NaN value(s) in column {column!r}. Drop or fill "
+                f"them first, for example frame.dropna(subset=[{column!r}])."
+            )
+    if not allow_duplicates:
+        duplicated = frame.duplicated(["user_id", "item_id"], keep=False)
+        if duplicated.any():
+            example = frame.loc[duplicated, ["user_id", "item_id"]].iloc[0].tolist()
+            raise ValueError(
+                f"{name} has {int(duplicated.sum())} rows with a repeated (user_id, item_id) "
+                f"pair, e.g. {example}. Keep one row per pair, for example "
+                "frame.drop_duplicates(['user_id', 'item_id'], keep='last')."
+            )
+    return frame
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return `value` as an int, or raise if it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer (at least 1), got {value!r}.")
+    return int(value)

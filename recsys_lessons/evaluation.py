@@ -1,0 +1,266 @@
+"""Evaluate recommendations held in DataFrames, and models under the course's protocols.
+
+- ``ranking_metrics(recommendations, test, k)``: every ranking metric for ready-made lists.
+- ``evaluate_ranking(model, train, test, k, protocol)``: recommend, then measure. The
+  ``"full"`` protocol ranks every item the user has not seen; ``"sampled"`` ranks each held-out
+  item among 99 items the user never rated (the protocol of many neural papers, which lesson 08
+  shows can reorder models).
+- ``evaluate_rating(model, test)``: RMSE and MAE of predicted ratings.
+
+``ranking_metrics`` computes the ranking metrics of ``recsys_lessons.metrics`` for a whole
+test set at once. It never loops over users in Python: ids become integer codes, every
+(user, item) pair becomes one int64 key, and hits are found by binary search in the sorted
+test keys. The per-user values come from the very same hit-matrix functions that the
+list-based metrics use, so both give identical numbers.
+"""
+
+import numpy as np
+import pandas as pd
+
+from recsys_lessons.data.sampling import candidate_sets
+from recsys_lessons.data.validation import check_interactions
+from recsys_lessons.metrics import (
+    _average_precision_from_hits,
+    _check_k,
+    _f1_from_hits,
+    _hit_rate_from_hits,
+    _ndcg_from_hits,
+    _precision_from_hits,
+    _recall_from_hits,
+    _reciprocal_rank_from_hits,
+    mae,
+    rmse,
+)
+
+PROTOCOLS = ("full", "sampled")
+
+
+def _check_columns(frame: pd.DataFrame, name: str, required: list[str]) -> None:
+    missing = [column for column in required if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing the column(s) {missing}; it has {list(frame.columns)}. "
+            f"Rename your columns to {required}."
+        )
+    for column in ("user_id", "item_id"):
+        if frame[column].isna().any():
+            raise ValueError(
+                f"{name}.{column} contains missing values (NaN/None); drop those rows first."
+            )
+
+
+def _factorize_together(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Give equal ids in both Series the same integer code 0..n-1; return codes and n."""
+    codes, uniques = pd.factorize(pd.concat([first, second], ignore_index=True))
+    return codes[: len(first)], codes[len(first) :], len(uniques)
+
+
+def _has_duplicates(sorted_values: np.ndarray) -> bool:
+    return bool(np.any(sorted_values[1:] == sorted_values[:-1]))
+
+
+def _positions_within_user(user_codes: np.ndarray, ranks: np.ndarray) -> tuple:
+    """Sort rows by (user, rank) and return that order and each row's 0-based list position."""
+    order = np.lexsort((ranks, user_codes))
+    sorted_users = user_codes[order]
+    sorted_ranks = ranks[order]
+    same_user_as_previous = sorted_users[1:] == sorted_users[:-1]
+    if np.any(same_user_as_previous & (sorted_ranks[1:] == sorted_ranks[:-1])):
+        raise ValueError(
+            "recommendations gives the same rank to two items of one user; give every item "
+            "of a user's list its own rank (1 = best)."
+        )
+    # A user's block starts where the user code changes; position = row index - block start.
+    is_block_start = np.ones(len(order), dtype=bool)
+    is_block_start[1:] = ~same_user_as_previous
+    block_start = np.maximum.accumulate(np.where(is_block_start, np.arange(len(order)), 0))
+    return order, np.arange(len(order)) - block_start
+
+
+def ranking_metrics(
+    recommendations: pd.DataFrame,
+    test: pd.DataFrame,
+    k: int = 10,
+    relevance_threshold: float | None = None,
+) -> pd.Series:
+    """All ranking metrics of ``recsys_lessons.metrics`` for recommendations in a DataFrame.
+
+    ``recommendations`` has the columns user_id, item_id and rank (1 = best; extra columns
+    such as score are ignored). Only the order of the ranks matters: a user's items are sorted
+    by rank and the first k are evaluated, so gaps in the ranks are fine.
+    ``test`` has the columns user_id and item_id and, optionally, rating. Every test row is a
+    relevant item, or, with ``relevance_threshold``, every test row with
+    rating >= relevance_threshold.
+
+    Users evaluated are exactly the users with at least one relevant test item. A user who has
+    relevant test items but no recommendations counts with zero hits (every metric 0 for that
+    user); recommendations for users without relevant test items are ignored.
+
+    Returns a float Series named "metrics" with the means over evaluated users of
+    precision@k, recall@k, f1@k, map@k, ndcg@k, hit_rate@k and mrr@k (labelled with the actual
+    k, e.g. "ndcg@10"), and "users", the number of users evaluated. MAP uses the default
+    min(k, |R_u|) normalisation; see ``recsys_lessons.metrics.average_precision_at_k``.
+
+    Raises ValueError for missing columns, missing ids, a (user, item) pair that appears twice
+    in either frame, two items with the same rank for one user, a non-positive or
+    non-integer k, and when no user has a relevant test item.
+    """
+    _check_k(k)
+    _check_columns(recommendations, "recommendations", ["user_id", "item_id", "rank"])
+    _check_columns(test, "test", ["user_id", "item_id"])
+    if relevance_threshold is not None and "rating" not in test.columns:
+        raise ValueError(
+            "relevance_threshold needs a rating column in test; add it or leave "
+            "relevance_threshold=None to count every test row as relevant."
+        )
+    ranks = recommendations["rank"].to_numpy(dtype=float)
+    if np.isnan(ranks).any():
+        raise ValueError("recommendations.rank contains missing values; give every row a rank.")
+
+    # Integer codes shared by both frames, then one int64 key per (user, item) pair.
+    test_users, recommended_users, num_users = _factorize_together(
+        test["user_id"], recommendations["user_id"]
+    )
+    test_items, recommended_items, num_items = _factorize_together(
+        test["item_id"], recommendations["item_id"]
+    )
+    test_keys = test_users.astype(np.int64) * num_items + test_items
+    recommended_keys = recommended_users.astype(np.int64) * num_items + recommended_items
+    if _has_duplicates(np.sort(test_keys)):
+        raise ValueError(
+            "test contains the same (user_id, item_id) pair more than once; drop duplicates "
+            "first, e.g. test.drop_duplicates(['user_id', 'item_id'])."
+        )
+    if _has_duplicates(np.sort(recommended_keys)):
+        raise ValueError(
+            "recommendations contains the same (user_id, item_id) pair more than once; a "
+            "ranked list must hold each item at most once."
+        )
+
+    # Keep only the relevant test rows and count them per user: |R_u|.
+    if relevance_threshold is not None:
+        is_relevant = (test["rating"] >= relevance_threshold).to_numpy(dtype=bool, na_value=False)
+        test_users, test_keys = test_users[is_relevant], test_keys[is_relevant]
+    num_relevant = np.bincount(test_users, minlength=num_users)
+    if not np.any(num_relevant > 0):
+        raise ValueError(
+            "no user has a relevant test item, so there is nothing to evaluate; check test "
+            "and relevance_threshold."
+        )
+
+    # A recommendation is a hit when its key is among the relevant test keys (binary search).
+    relevant_keys = np.sort(test_keys)
+    positions = np.searchsorted(relevant_keys, recommended_keys)
+    found = relevant_keys[np.minimum(positions, len(relevant_keys) - 1)] == recommended_keys
+
+    # Scatter the hits of each user's top k into a (num_users × k) matrix.
+    order, list_positions = _positions_within_user(recommended_users, ranks)
+    in_top_k = list_positions < k
+    hits = np.zeros((num_users, k), dtype=bool)
+    hits[recommended_users[order][in_top_k], list_positions[in_top_k]] = found[order][in_top_k]
+
+    evaluated = num_relevant > 0
+    hits, num_relevant = hits[evaluated], num_relevant[evaluated]
+    values = {
+        f"precision@{k}": _precision_from_hits(hits),
+        f"recall@{k}": _recall_from_hits(hits, num_relevant),
+        f"f1@{k}": _f1_from_hits(hits, num_relevant),
+        f"map@{k}": _average_precision_from_hits(hits, num_relevant),
+        f"ndcg@{k}": _ndcg_from_hits(hits, num_relevant),
+        f"hit_rate@{k}": _hit_rate_from_hits(hits),
+        f"mrr@{k}": _reciprocal_rank_from_hits(hits),
+    }
+    summary = {label: float(per_user.mean()) for label, per_user in values.items()}
+    summary["users"] = float(len(hits))
+    return pd.Series(summary, name="metrics")
+
+
+def _relevant_rows(test: pd.DataFrame, relevance_threshold: float | None) -> pd.DataFrame:
+    if relevance_threshold is None:
+        return test
+    if "rating" not in test.columns:
+        raise ValueError(
+            "relevance_threshold needs a rating column in test; add it or leave "
+            "relevance_threshold=None to count every test row as relevant."
+        )
+    return test[test["rating"] >= relevance_threshold]
+
+
+def evaluate_ranking(
+    model,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    k: int = 10,
+    protocol: str = "full",
+    relevance_threshold: float | None = None,
+    num_negatives: int = 99,
+    seed: int = 0,
+) -> pd.Series:
+    """Measure a fitted model's top-k lists on held-out data.
+
+    Parameters
+    ----------
+    model:
+        A fitted model with the course's contract.
+    train, test:
+        The split the model was fitted on (train) and the held-out rows (test).
+    protocol:
+        ``"full"``: each test user gets k recommendations from every item they did not
+        interact with in train, scored with `ranking_metrics`. Test users the model does not
+        know (absent from train) are left out, unless the model has a fallback for them.
+        ``"sampled"``: each relevant test row is one case: the held-out item is ranked among
+        `num_negatives` items the user never rated, drawn with `seed`. Reports HR@k, NDCG@k
+        and MRR@k over cases. A negative scored equal to the held-out item counts as ranked
+        above it, so a model cannot gain from ties.
+    relevance_threshold:
+        When given, only test rows with rating >= relevance_threshold are relevant.
+
+    Returns
+    -------
+    pandas Series of metric values (and the number of users or cases evaluated).
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
+    _check_k(k)
+    check_interactions(train, name="train")
+    check_interactions(test, name="test")
+    relevant = _relevant_rows(test, relevance_threshold)
+    if protocol == "full":
+        users = pd.unique(relevant["user_id"])
+        if not model.supports_unknown_users:
+            users = users[model.user_map_.to_index(users, unknown="mask") >= 0]
+        recommendations = model.recommend(users, k=k, exclude_seen=True)
+        return ranking_metrics(recommendations, relevant[relevant["user_id"].isin(users)], k)
+
+    candidates = candidate_sets(train, relevant, num_negatives=num_negatives, seed=seed)
+    scores = model.score(candidates["user_id"], candidates["item_id"])
+    scores = scores.reshape(len(relevant), num_negatives + 1)
+    positive, negatives = scores[:, :1], scores[:, 1:]
+    rank = 1 + (negatives >= positive).sum(axis=1)
+    in_top_k = rank <= k
+    return pd.Series({
+        f"hit_rate@{k}": float(in_top_k.mean()),
+        f"ndcg@{k}": float(np.where(in_top_k, 1 / np.log2(rank + 1), 0.0).mean()),
+        f"mrr@{k}": float(np.where(in_top_k, 1 / rank, 0.0).mean()),
+        "cases": float(len(rank)),
+    }, name="metrics")
+
+
+def evaluate_rating(model, test: pd.DataFrame) -> pd.Series:
+    """RMSE and MAE of `model.predict` on the test ratings.
+
+    RMSE = √(mean (r_ui − r̂_ui)²) punishes large errors more than MAE = mean |r_ui − r̂_ui|.
+    """
+    check_interactions(test, name="test", columns=("user_id", "item_id", "rating"))
+    if not hasattr(model, "predict"):
+        raise TypeError(
+            f"{type(model).__name__} ranks items but does not predict ratings; use "
+            "evaluate_ranking for it."
+        )
+    predictions = model.predict(test["user_id"].to_numpy(), test["item_id"].to_numpy())
+    actual = test["rating"].to_numpy(dtype=float)
+    return pd.Series(
+        {"rmse": rmse(actual, predictions), "mae": mae(actual, predictions),
+         "ratings": float(len(actual))},
+        name="metrics",
+    )

@@ -1,0 +1,21 @@
+"""Every model of the course, all with the same contract (see `base`).
+
+`ALL_MODELS` lists the model classes; the contract test runs over it, so a model added here
+is tested like every other.
+"""
+
+from recsys_lessons.models.base import NotFittedError, RatingPredictor, Recommender
+from recsys_lessons.models.baselines import BiasBaseline, GlobalMean, Popularity, RandomRecommender
+
+ALL_MODELS = (Popularity, RandomRecommender, GlobalMean, BiasBaseline)
+
+__all__ = [
+    "ALL_MODELS",
+    "BiasBaseline",
+    "GlobalMean",
+    "NotFittedError",
+    "Popularity",
+    "RandomRecommender",
+    "RatingPredictor",
+    "Recommender",
+]

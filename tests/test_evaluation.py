@@ -1,0 +1,86 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_lessons.data import leave_one_out, stratified_split
+from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating
+from recsys_lessons.models import BiasBaseline, GlobalMean, Popularity, RandomRecommender
+from recsys_lessons.models.base import Recommender
+
+
+class FixedScores(Recommender):
+    """A test model whose scores are given: item index i gets score table[u, i] (0 if None)."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def _fit(self, ratings):
+        pass
+
+    def _score_users(self, user_indices):
+        if self.table is None:
+            return np.zeros((len(user_indices), len(self.item_map_)))
+        return np.asarray(self.table, dtype=float)[user_indices]
+
+
+def test_full_protocol_by_hand():
+    train = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 11]})
+    test = pd.DataFrame({"user_id": [1, 2], "item_id": [12, 13]})
+    catalog = pd.DataFrame({"user_id": [9, 9, 9, 9], "item_id": [10, 11, 12, 13]})
+    # Items 10..13 are indices 0..3. User 1 ranks 13, 12 (hit at 2); user 2 ranks 13 first.
+    model = FixedScores([[0, 0, 3, 4], [0, 0, 1, 5], [0, 0, 0, 0]]).fit(pd.concat([train, catalog]))
+    result = evaluate_ranking(model, train, test, k=2)
+    assert result["precision@2"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    assert result["hit_rate@2"] == 1.0
+    assert result["mrr@2"] == pytest.approx((1 / 2 + 1) / 2)
+    assert result["ndcg@2"] == pytest.approx(((1 / np.log2(3)) / 1 + 1) / 2)
+    assert result["users"] == 2
+
+
+def test_sampled_protocol_counts_ties_against_the_model(movielens):
+    train, test = leave_one_out(movielens.ratings)
+    constant = FixedScores().fit(train)
+    result = evaluate_ranking(constant, train, test, k=10, protocol="sampled")
+    assert result["hit_rate@10"] == 0.0 and result["cases"] == 943
+    random_result = evaluate_ranking(RandomRecommender().fit(train), train, test, k=10,
+                                     protocol="sampled")
+    # A random ranking of 100 candidates puts the held-out item in the top 10 about 10% of
+    # the time; with 943 cases the standard error is about 0.01.
+    assert 0.06 < random_result["hit_rate@10"] < 0.14
+
+
+def test_popularity_under_the_standard_protocol(movielens):
+    train, test = stratified_split(movielens.ratings, test_size=0.25, seed=0)
+    result = evaluate_ranking(Popularity().fit(train), train, test, k=10)
+    assert 0.20 < result["precision@10"] < 0.25
+    assert 0.22 < result["ndcg@10"] < 0.28
+    assert result["users"] == 943
+
+
+def test_relevance_threshold_keeps_only_liked_items(movielens):
+    train, test = stratified_split(movielens.ratings, seed=0)
+    model = Popularity().fit(train)
+    liked = evaluate_ranking(model, train, test, relevance_threshold=4)
+    by_hand = evaluate_ranking(model, train, test[test["rating"] >= 4])
+    pd.testing.assert_series_equal(liked, by_hand)
+
+
+def test_evaluate_rating_by_hand():
+    train = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "rating": [2.0, 4.0]})
+    test = pd.DataFrame({"user_id": [1, 2], "item_id": [2, 1], "rating": [5.0, 2.0]})
+    # GlobalMean predicts 3 for both: errors 2 and -1.
+    result = evaluate_rating(GlobalMean().fit(train), test)
+    assert result["rmse"] == pytest.approx(np.sqrt((4 + 1) / 2))
+    assert result["mae"] == pytest.approx(1.5)
+    assert evaluate_rating(BiasBaseline().fit(train), test)["ratings"] == 2
+
+
+def test_bad_arguments(small_ratings):
+    model = Popularity().fit(small_ratings)
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate_ranking(model, small_ratings, small_ratings, protocol="leave-out")
+    with pytest.raises(TypeError, match="evaluate_ranking"):
+        evaluate_rating(model, small_ratings)
+    with pytest.raises(ValueError, match="rating"):
+        evaluate_ranking(model, small_ratings, small_ratings.drop(columns="rating"),
+                         relevance_threshold=4)

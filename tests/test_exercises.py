@@ -1,0 +1,48 @@
+import pytest
+
+from recsys_lessons import exercises
+from recsys_lessons.exercises import check
+
+
+@pytest.mark.parametrize(
+    "exercise_id",
+    [name for name in exercises.exercise_ids() if exercises._EXERCISES[name].reference],
+)
+def test_reference_passes_its_own_check(exercise_id):
+    result = check(exercise_id, exercises._EXERCISES[exercise_id].reference)
+    assert result and "✓" in repr(result)
+
+
+def test_wrong_function_gets_input_expected_and_got():
+    result = check("00.sparsity", lambda ratings: 1 - len(ratings) / 10)
+    assert not result
+    text = repr(result)
+    assert "input:" in text and "expected:" in text and "got:" in text
+
+
+def test_crashing_function_is_reported_not_raised():
+    def unfinished(ratings, n):
+        raise NotImplementedError("your code here")
+
+    result = check("00.most_rated", unfinished)
+    assert not result and "NotImplementedError" in repr(result)
+
+
+def test_ties_matter_in_most_rated():
+    # value_counts does not break ties by item id, so this common first attempt fails.
+    result = check("00.most_rated", lambda r, n: r["item_id"].value_counts().index[:n].tolist())
+    assert not result
+
+
+def test_value_exercise(movielens):
+    median = float(movielens.ratings.groupby("user_id").size().median())
+    assert check("00.median_activity", median)
+    result = check("00.median_activity", median + 1)
+    assert not result and "too high" in repr(result) and str(median) not in repr(result)
+    assert "expected a number" in repr(check("00.median_activity", None))
+
+
+def test_not_a_function_and_unknown_id():
+    assert not check("00.sparsity", 0.5)
+    with pytest.raises(KeyError, match="Known exercises"):
+        check("99.nothing", 1)

@@ -1,0 +1,64 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_lessons.data import IdMap, UnknownIdError, interaction_matrix, load_toy_ratings
+
+
+def test_id_map_round_trip_and_sorted_indices():
+    ids = IdMap(["c", "a", "b", "a"], "user_id")
+    assert len(ids) == 3
+    assert ids.to_index(["a", "b", "c"]).tolist() == [0, 1, 2]
+    assert ids.to_ids([2, 0]).tolist() == ["c", "a"]
+    assert "b" in ids and "z" not in ids
+
+
+def test_id_map_unknown_ids_raise_or_mask():
+    ids = IdMap([10, 20], "item_id")
+    with pytest.raises(UnknownIdError, match="unknown item_id"):
+        ids.to_index([10, 99])
+    with pytest.raises(KeyError):  # UnknownIdError is also a KeyError, as for a dict.
+        ids.to_index([99])
+    assert ids.to_index([10, 99], unknown="mask").tolist() == [0, -1]
+
+
+def test_toy_matrix_matches_the_lesson():
+    matrix, users, items = interaction_matrix(load_toy_ratings())
+    assert users.ids.tolist() == ["A", "B", "C"]
+    assert items.ids.tolist() == [1, 2, 3]
+    np.testing.assert_array_equal(matrix.toarray(), [[1, 0, 0], [0, 1, 0], [1, 0, 1]])
+
+
+def test_rating_matrix_and_reused_maps():
+    ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [5, 6, 6], "rating": [4.0, 2, 5]})
+    matrix, users, items = interaction_matrix(ratings, values="rating")
+    np.testing.assert_array_equal(matrix.toarray(), [[4, 2], [0, 5]])
+    other = pd.DataFrame({"user_id": [2], "item_id": [5]})
+    reused, _, _ = interaction_matrix(other, users, items)
+    np.testing.assert_array_equal(reused.toarray(), [[0, 0], [1, 0]])
+    with pytest.raises(UnknownIdError):
+        interaction_matrix(pd.DataFrame({"user_id": [3], "item_id": [5]}), users, items)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"user": [1], "item_id": [1]}), "missing the column"),
+        (pd.DataFrame({"user_id": [1.0, np.nan], "item_id": [1, 2]}), "NaN"),
+        (pd.DataFrame({"user_id": [1, 1], "item_id": [2, 2]}), "repeated"),
+        (pd.DataFrame({"user_id": [], "item_id": []}), "empty"),
+    ],
+)
+def test_bad_input_is_named(frame, message):
+    with pytest.raises(ValueError, match=message):
+        interaction_matrix(frame)
+
+
+def test_nan_rating_and_bad_values_argument():
+    frame = pd.DataFrame({"user_id": [1], "item_id": [1], "rating": [np.nan]})
+    with pytest.raises(ValueError, match="NaN value"):
+        interaction_matrix(frame, values="rating")
+    with pytest.raises(ValueError, match="values must be"):
+        interaction_matrix(frame, values="counts")
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        interaction_matrix([[1, 1]])

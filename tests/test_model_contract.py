@@ -1,0 +1,168 @@
+"""The contract every model keeps, run over every model the package exports.
+
+A model added to `recsys_lessons.models.ALL_MODELS` joins these tests automatically.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_lessons.data import UnknownIdError
+from recsys_lessons.models import ALL_MODELS, NotFittedError, RatingPredictor
+from tests.conftest import make_ratings
+
+MODELS = pytest.mark.parametrize("model_class", ALL_MODELS, ids=lambda cls: cls.__name__)
+
+
+@pytest.fixture(scope="module")
+def train():
+    return make_ratings(num_users=25, num_items=30, density=0.25, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fitted(train):
+    return {model_class: model_class().fit(train) for model_class in ALL_MODELS}
+
+
+@MODELS
+def test_init_stores_parameters_unchanged_and_clone(model_class):
+    model = model_class()
+    parameters = model.get_params()
+    assert model.clone().get_params() == parameters
+    assert repr(model).startswith(model_class.__name__)
+    assert not any(name.endswith("_") for name in vars(model))  # Nothing learned yet.
+
+
+@MODELS
+def test_use_before_fit_is_a_clear_error(model_class):
+    with pytest.raises(NotFittedError, match="fit"):
+        model_class().recommend([1])
+    with pytest.raises(NotFittedError):
+        model_class().score([1], [1])
+
+
+@MODELS
+def test_fit_returns_the_model(model_class, train):
+    model = model_class()
+    assert model.fit(train) is model
+
+
+@MODELS
+def test_recommend_shape_order_and_exclude_seen(model_class, fitted, train):
+    model = fitted[model_class]
+    users = train["user_id"].drop_duplicates().to_numpy()[:10]
+    recommendations = model.recommend(users, k=5)
+    assert list(recommendations.columns) == ["user_id", "item_id", "score", "rank"]
+    seen = set(zip(train["user_id"], train["item_id"], strict=True))
+    for user in users:
+        rows = recommendations[recommendations["user_id"] == user]
+        assert rows["rank"].tolist() == list(range(1, 6))
+        assert rows["score"].is_monotonic_decreasing
+        assert rows["item_id"].is_unique
+        assert not {(user, item) for item in rows["item_id"]} & seen
+    # Users come back in the order asked for.
+    assert pd.unique(recommendations["user_id"]).tolist() == users.tolist()
+    # score() agrees with the scores shown in the lists.
+    np.testing.assert_allclose(
+        model.score(recommendations["user_id"], recommendations["item_id"]),
+        recommendations["score"],
+    )
+
+
+@MODELS
+def test_without_exclude_seen_every_item_is_a_candidate(model_class, fitted, train):
+    model = fitted[model_class]
+    num_items = train["item_id"].nunique()
+    everything = model.recommend([train["user_id"].iloc[0]], k=num_items, exclude_seen=False)
+    assert sorted(everything["item_id"]) == sorted(train["item_id"].unique())
+
+
+@MODELS
+def test_k_larger_than_the_catalogue(model_class, fitted, train):
+    model = fitted[model_class]
+    user = train["user_id"].iloc[0]
+    unseen = train["item_id"].nunique() - (train["user_id"] == user).sum()
+    recommendations = model.recommend([user], k=10_000)
+    assert len(recommendations) == unseen
+
+
+@MODELS
+def test_same_seed_same_model(model_class, train):
+    first = model_class().fit(train).recommend(k=5)
+    second = model_class().fit(train).recommend(k=5)
+    pd.testing.assert_frame_equal(first, second)
+
+
+@MODELS
+def test_unknown_users_and_items(model_class, fitted, train):
+    model = fitted[model_class]
+    user = train["user_id"].iloc[0]
+    scores = model.score([user, user], [train["item_id"].iloc[0], -12345])
+    assert scores[1] == model.unknown_item_score
+    assert scores[0] > scores[1]
+    if model.supports_unknown_users:
+        assert len(model.recommend([-1], k=3)) == 3
+    else:
+        with pytest.raises(UnknownIdError, match="unknown user_id"):
+            model.recommend([-1], k=3)
+
+
+@MODELS
+@pytest.mark.parametrize("k", [0, -1, 2.5, "10"])
+def test_bad_k(model_class, fitted, k):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        fitted[model_class].recommend(k=k)
+
+
+@MODELS
+def test_bad_training_data(model_class, train):
+    with pytest.raises(ValueError, match="missing the column"):
+        model_class().fit(train.rename(columns={"item_id": "movie"}))
+    with pytest.raises(ValueError, match="empty"):
+        model_class().fit(train.iloc[:0])
+    duplicated = pd.concat([train, train.iloc[:1]])
+    with pytest.raises(ValueError, match="repeated"):
+        model_class().fit(duplicated)
+    with_nan = train.assign(rating=train["rating"].where(train.index != train.index[0]))
+    with pytest.raises(ValueError, match="NaN"):
+        model_class().fit(with_nan)
+
+
+@MODELS
+def test_score_needs_paired_arrays(model_class, fitted, train):
+    with pytest.raises(ValueError, match="same length"):
+        fitted[model_class].score(train["user_id"].iloc[:2], train["item_id"].iloc[:3])
+
+
+@pytest.mark.parametrize(
+    "model_class",
+    [cls for cls in ALL_MODELS if issubclass(cls, RatingPredictor)],
+    ids=lambda cls: cls.__name__,
+)
+def test_rating_models_predict_and_fall_back(model_class, fitted, train):
+    model = fitted[model_class]
+    predictions = model.predict(train["user_id"], train["item_id"])
+    assert predictions.shape == (len(train),)
+    assert predictions.min() >= train["rating"].min() and predictions.max() <= train["rating"].max()
+    user, item = train["user_id"].iloc[0], train["item_id"].iloc[0]
+    user_index = model.user_map_.to_index([user])[0]
+    item_index = model.item_map_.to_index([item])[0]
+    # An unknown item falls back to μ + b_u, an unknown user to μ + b_i, both unknown to μ.
+    fallback = model.predict([user, -1, -1], [-1, item, -1])
+    expected = [
+        model.global_mean_ + model.user_bias_[user_index],
+        model.global_mean_ + model.item_bias_[item_index],
+        model.global_mean_,
+    ]
+    np.testing.assert_allclose(fallback, np.clip(expected, *model.rating_range_))
+    with pytest.raises(ValueError, match="rating"):
+        model_class().fit(train.drop(columns="rating"))
+
+
+def test_popularity_cold_start_matches_the_most_popular_items():
+    from recsys_lessons.models import Popularity
+
+    ratings = make_ratings(seed=3)
+    top = ratings.groupby("item_id").size().sort_values(ascending=False, kind="stable")
+    recommendations = Popularity().fit(ratings).recommend(["a new user"], k=3)
+    assert recommendations["score"].tolist() == top.head(3).tolist()

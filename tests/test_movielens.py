@@ -1,0 +1,175 @@
+"""MovieLens 100K: sources, verification, cache and errors.
+
+These tests need the Python package index (the mirror), as installing the course does; no
+test needs the GroupLens website, which CI machines may not reach.
+"""
+
+import hashlib
+import shutil
+import urllib.error
+import zipfile
+
+import pandas as pd
+import pytest
+
+from recsys_lessons.data import GENRES, DataUnavailableError, load_movielens
+from recsys_lessons.data import movielens as movielens_module
+
+UNREACHABLE = "http://127.0.0.1:9/ml-100k.zip"  # The discard port: the connection is refused.
+
+
+@pytest.fixture(scope="session")
+def mirror_wheel(tmp_path_factory):
+    """The recbole wheel, fetched once per test run through the real pip route."""
+    folder = tmp_path_factory.mktemp("mirror")
+    movielens_module._fetch_mirror(folder)
+    return folder / movielens_module.MIRROR_WHEEL_NAME
+
+
+def test_shapes_sums_and_columns(movielens):
+    ratings, items, users = movielens.ratings, movielens.items, movielens.users
+    assert list(ratings.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert len(ratings) == 100_000 and ratings["rating"].sum() == 352_986
+    assert ratings["user_id"].nunique() == 943 and ratings["item_id"].nunique() == 1682
+    assert list(items.columns[:4]) == ["item_id", "title", "year", "genres"]
+    assert list(items.columns[4:]) == list(GENRES)
+    assert list(users.columns) == ["user_id", "age", "gender", "occupation", "zip_code"]
+    star_wars = items.set_index("item_id").loc[50]
+    assert (star_wars["title"], star_wars["year"]) == ("Star Wars", 1977)
+    assert star_wars["genres"] == ["Action", "Adventure", "Romance", "Sci-Fi", "War"]
+    assert star_wars["Sci-Fi"] == 1 and star_wars["Comedy"] == 0
+    # Every genre flag agrees with the genre list.
+    for genre in GENRES:
+        assert (items[genre] == items["genres"].map(lambda names, g=genre: g in names)).all()
+    assert pd.isna(items.set_index("item_id").loc[267, "year"])
+
+
+def test_canonical_ratings_hash(movielens):
+    data = movielens_module._canonical_csv_bytes(
+        "ratings.csv", movielens.ratings.astype({"rating": "int64"})
+    )
+    assert hashlib.sha256(data).hexdigest() == movielens_module.CANONICAL_SHA256["ratings.csv"]
+
+
+def test_empty_directory_without_grouplens_uses_the_mirror(tmp_path, monkeypatch, movielens):
+    monkeypatch.setattr(movielens_module, "GROUPLENS_URL", UNREACHABLE)
+    loaded = load_movielens("100k", data_dir=tmp_path)
+    pd.testing.assert_frame_equal(loaded.ratings, movielens.ratings)
+    assert sorted(path.name for path in (tmp_path / "movielens-100k").iterdir()) == [
+        "items.csv", "ratings.csv", "users.csv"
+    ]
+    # No scratch folder or partial file is left behind.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["movielens-100k"]
+
+
+def test_hand_placed_wheel_is_used_offline(tmp_path, mirror_wheel, movielens):
+    shutil.copy(mirror_wheel, tmp_path)
+    loaded = load_movielens("100k", data_dir=tmp_path, download=False)
+    pd.testing.assert_frame_equal(loaded.items, movielens.items)
+    pd.testing.assert_frame_equal(loaded.users, movielens.users)
+
+
+def _grouplens_zip_from(movielens, path):
+    """Write the data back in GroupLens's own format (u.data, u.item, u.user)."""
+    ratings = movielens.ratings.astype({"rating": "int64"}).sample(frac=1.0, random_state=1)
+    item_lines = []
+    for row in movielens.items.itertuples(index=False):
+        title = row.title
+        if pd.notna(row.year):
+            title = (title[:-4] + f" ({row.year}) (V)") if title.endswith(" (V)") else (
+                f"{title} ({row.year})"
+            )
+        date = f"01-Jan-{row.year}" if pd.notna(row.year) else ""
+        flags = "|".join(str(int(genre in row.genres)) for genre in GENRES)
+        item_lines.append(f"{row.item_id}|{title}|{date}||http://example.org|{flags}")
+    user_lines = [
+        f"{row.user_id}|{row.age}|{row.gender}|{row.occupation}|{row.zip_code}"
+        for row in movielens.users.itertuples(index=False)
+    ]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ml-100k/u.data", ratings.to_csv(sep="\t", header=False, index=False))
+        archive.writestr("ml-100k/u.item", ("\n".join(item_lines) + "\n").encode("latin-1"))
+        archive.writestr("ml-100k/u.user", "\n".join(user_lines) + "\n")
+
+
+def test_grouplens_format_gives_identical_canonical_frames(tmp_path, movielens):
+    _grouplens_zip_from(movielens, tmp_path / "ml-100k.zip")
+    loaded = load_movielens("100k", data_dir=tmp_path, download=False)
+    for name in ("ratings", "items", "users"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(movielens, name))
+
+
+def test_grouplens_download_is_verified_and_renamed(tmp_path, movielens, monkeypatch):
+    source = tmp_path / "served.zip"
+    _grouplens_zip_from(movielens, source)
+    target = tmp_path / "data"
+    target.mkdir()
+    monkeypatch.setattr(movielens_module, "GROUPLENS_URL", source.as_uri())
+    # The rebuilt zip is not GroupLens's file, so its MD5 differs: the download is rejected,
+    # no partial file remains, and the loader moves on to the next source.
+    with pytest.raises(ValueError, match="MD5"):
+        movielens_module._download(source.as_uri(), target / "ml-100k.zip", "0" * 32)
+    assert list(target.iterdir()) == []
+    md5 = hashlib.md5(source.read_bytes()).hexdigest()
+    movielens_module._download(source.as_uri(), target / "ml-100k.zip", md5)
+    assert (target / "ml-100k.zip").read_bytes() == source.read_bytes()
+
+
+def test_corrupted_cache_is_never_loaded(tmp_path, mirror_wheel, movielens):
+    shutil.copy(mirror_wheel, tmp_path)
+    load_movielens(data_dir=tmp_path, download=False)
+    cached = tmp_path / "movielens-100k" / "ratings.csv"
+    original = cached.read_bytes()
+    cached.write_bytes(original[: len(original) // 2])  # A truncated file.
+    loaded = load_movielens(data_dir=tmp_path, download=False)
+    assert len(loaded.ratings) == 100_000
+    assert cached.read_bytes() == original  # Fetched again from the placed wheel.
+    # An edited rating with no source to repair it: an error, not wrong data.
+    cached.write_bytes(original.replace(b"\n1,1,5,", b"\n1,1,4,", 1))
+    (tmp_path / movielens_module.MIRROR_WHEEL_NAME).unlink()
+    with pytest.raises(DataUnavailableError, match="place the data by hand"):
+        load_movielens(data_dir=tmp_path, download=False)
+
+
+def test_every_source_failing_says_how_to_place_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(movielens_module, "GROUPLENS_URL", UNREACHABLE)
+    monkeypatch.setattr(movielens_module, "MIRROR_REQUIREMENT", "recbole==0.0.0.404")
+    with pytest.raises(DataUnavailableError) as error:
+        load_movielens(data_dir=tmp_path)
+    message = str(error.value)
+    assert "GroupLens website" in message and "package index mirror" in message
+    assert "ml-100k.zip" in message and str(tmp_path) in message
+    assert [path.name for path in tmp_path.iterdir()] == []
+
+
+def test_damaged_placed_archive_is_reported_not_loaded(tmp_path):
+    (tmp_path / "ml-100k.zip").write_bytes(b"this is not a zip file")
+    with pytest.raises(DataUnavailableError, match="ml-100k.zip"):
+        load_movielens(data_dir=tmp_path, download=False)
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ValueError, match="load_movielens\\('100k'\\)"):
+        load_movielens("1m")
+
+
+def test_unwritable_data_directory(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(PermissionError, match="RECSYS_LESSONS_DATA"):
+        load_movielens(data_dir=blocker / "data")
+
+
+def test_environment_variable_overrides_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_LESSONS_DATA", str(tmp_path))
+    assert movielens_module.default_data_dir() == tmp_path
+
+
+def test_network_errors_are_caught_per_source(tmp_path, monkeypatch):
+    def refuse(work_dir):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
+    monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
+    with pytest.raises(DataUnavailableError, match="no route to host"):
+        load_movielens(data_dir=tmp_path)

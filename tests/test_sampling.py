@@ -1,0 +1,78 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_lessons.data import (
+    candidate_sets,
+    interaction_matrix,
+    leave_one_out,
+    sample_negative_indices,
+    sample_negatives,
+)
+
+
+def _pairs(frame):
+    return set(zip(frame["user_id"], frame["item_id"], strict=True))
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "popularity"])
+def test_negatives_are_never_positives(strategy, small_ratings):
+    negatives = sample_negatives(small_ratings, num_negatives=4, strategy=strategy, seed=1)
+    assert len(negatives) == 4 * len(small_ratings)
+    assert not _pairs(negatives) & _pairs(small_ratings)
+    assert set(negatives["item_id"]) <= set(small_ratings["item_id"])
+    pd.testing.assert_frame_equal(
+        negatives, sample_negatives(small_ratings, 4, strategy=strategy, seed=1)
+    )
+
+
+def test_popularity_sampling_prefers_popular_items():
+    # Item 0 is liked by 40 of 50 users, item 1 by 1; the other items by nobody but user 0.
+    rows = [(user, 0) for user in range(40)] + [(49, 1)]
+    rows += [(0, item) for item in range(2, 30)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
+    matrix, _, _ = interaction_matrix(frame)
+    rng = np.random.default_rng(0)
+    from recsys_lessons.data.sampling import item_probabilities
+
+    probabilities = item_probabilities(matrix, "popularity")
+    # User 49 (index 40) only has item 1, so draws of item 1 are rejected and redrawn.
+    draws = sample_negative_indices(matrix, np.full(10, 40), 2000, rng, probabilities)
+    share_of_item_0 = (draws == 0).mean()
+    assert share_of_item_0 == pytest.approx(probabilities[0] / (1 - probabilities[1]), abs=0.02)
+    assert not (draws == 1).any()
+    assert probabilities[0] > 10 * probabilities[1]
+
+
+def test_user_with_every_item_is_an_error():
+    frame = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
+    with pytest.raises(ValueError, match="every item"):
+        sample_negatives(frame)
+
+
+def test_candidate_sets_protocol(movielens):
+    train, test = leave_one_out(movielens.ratings)
+    candidates = candidate_sets(train, test, num_negatives=99, seed=0)
+    assert len(candidates) == 100 * len(test)
+    by_case = candidates.groupby("case")
+    assert (by_case["is_positive"].sum() == 1).all()
+    assert (by_case["item_id"].nunique() == 100).all()
+    first = candidates[candidates["is_positive"]]
+    assert _pairs(first) == _pairs(test)
+    negatives = candidates[~candidates["is_positive"]]
+    assert not _pairs(negatives) & _pairs(movielens.ratings)
+    pd.testing.assert_frame_equal(candidates, candidate_sets(train, test, 99, seed=0))
+
+
+def test_candidate_sets_too_many_negatives():
+    train = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2]})
+    test = pd.DataFrame({"user_id": [1], "item_id": [3]})
+    with pytest.raises(ValueError, match="lower num_negatives"):
+        candidate_sets(train, test, num_negatives=5)
+
+
+def test_bad_arguments(small_ratings):
+    with pytest.raises(ValueError, match="strategy"):
+        sample_negatives(small_ratings, strategy="hard")
+    with pytest.raises(ValueError, match="num_negatives"):
+        sample_negatives(small_ratings, num_negatives=0)
