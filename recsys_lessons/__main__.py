@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
               "full ranking, seen items excluded.")
         print(format_table(table))
     elif arguments.command == "benchmark-metrics":
-        from recsys_lessons.benchmarks import time_ranking_metrics
+        from recsys_lessons.benchmark import time_ranking_metrics
 
         result = time_ranking_metrics()
         print(f"ranking_metrics on {result['num_test_rows']:,} test rows and "
