@@ -14,6 +14,17 @@ from tests.conftest import make_ratings
 MODELS = pytest.mark.parametrize("model_class", ALL_MODELS, ids=lambda cls: cls.__name__)
 
 
+def make_model(model_class, train):
+    """A model with default hyper-parameters, or the test instance the class asks for.
+
+    A model that needs more than ratings (ContentBased needs an items table) defines the class
+    method `_contract_test_instance(train)`; every other model is built with no arguments.
+    """
+    if hasattr(model_class, "_contract_test_instance"):
+        return model_class._contract_test_instance(train)
+    return model_class()
+
+
 @pytest.fixture(scope="module")
 def train():
     return make_ratings(num_users=25, num_items=30, density=0.25, seed=7)
@@ -21,12 +32,12 @@ def train():
 
 @pytest.fixture(scope="module")
 def fitted(train):
-    return {model_class: model_class().fit(train) for model_class in ALL_MODELS}
+    return {model_class: make_model(model_class, train).fit(train) for model_class in ALL_MODELS}
 
 
 @MODELS
-def test_init_stores_parameters_unchanged_and_clone(model_class):
-    model = model_class()
+def test_init_stores_parameters_unchanged_and_clone(model_class, train):
+    model = make_model(model_class, train)
     parameters = model.get_params()
     assert model.clone().get_params() == parameters
     assert repr(model).startswith(model_class.__name__)
@@ -34,16 +45,16 @@ def test_init_stores_parameters_unchanged_and_clone(model_class):
 
 
 @MODELS
-def test_use_before_fit_is_a_clear_error(model_class):
+def test_use_before_fit_is_a_clear_error(model_class, train):
     with pytest.raises(NotFittedError, match="fit"):
-        model_class().recommend([1])
+        make_model(model_class, train).recommend([1])
     with pytest.raises(NotFittedError):
-        model_class().score([1], [1])
+        make_model(model_class, train).score([1], [1])
 
 
 @MODELS
 def test_fit_returns_the_model(model_class, train):
-    model = model_class()
+    model = make_model(model_class, train)
     assert model.fit(train) is model
 
 
@@ -88,8 +99,8 @@ def test_k_larger_than_the_catalogue(model_class, fitted, train):
 
 @MODELS
 def test_same_seed_same_model(model_class, train):
-    first = model_class().fit(train).recommend(k=5)
-    second = model_class().fit(train).recommend(k=5)
+    first = make_model(model_class, train).fit(train).recommend(k=5)
+    second = make_model(model_class, train).fit(train).recommend(k=5)
     pd.testing.assert_frame_equal(first, second)
 
 
@@ -117,15 +128,15 @@ def test_bad_k(model_class, fitted, k):
 @MODELS
 def test_bad_training_data(model_class, train):
     with pytest.raises(ValueError, match="missing the column"):
-        model_class().fit(train.rename(columns={"item_id": "movie"}))
+        make_model(model_class, train).fit(train.rename(columns={"item_id": "movie"}))
     with pytest.raises(ValueError, match="empty"):
-        model_class().fit(train.iloc[:0])
+        make_model(model_class, train).fit(train.iloc[:0])
     duplicated = pd.concat([train, train.iloc[:1]])
     with pytest.raises(ValueError, match="repeated"):
-        model_class().fit(duplicated)
+        make_model(model_class, train).fit(duplicated)
     with_nan = train.assign(rating=train["rating"].where(train.index != train.index[0]))
     with pytest.raises(ValueError, match="NaN"):
-        model_class().fit(with_nan)
+        make_model(model_class, train).fit(with_nan)
 
 
 @MODELS
@@ -156,7 +167,7 @@ def test_rating_models_predict_and_fall_back(model_class, fitted, train):
     ]
     np.testing.assert_allclose(fallback, np.clip(expected, *model.rating_range_))
     with pytest.raises(ValueError, match="rating"):
-        model_class().fit(train.drop(columns="rating"))
+        make_model(model_class, train).fit(train.drop(columns="rating"))
 
 
 def test_popularity_cold_start_matches_the_most_popular_items():
