@@ -20,3 +20,9 @@ def test_ranking_metrics_timing_reports_sizes():
     result = time_ranking_metrics(num_users=50, num_items=200, held_out_per_user=20, repeats=2)
     assert result["num_test_rows"] == 1000 and result["num_recommendation_rows"] == 500
     assert 0 < result["best_seconds"] <= result["median_seconds"]
+
+
+def test_data_command_reports_where_and_how_fast(capsys, movielens):
+    assert main(["data"]) == 0
+    printed = capsys.readouterr().out
+    assert "100,000 rows" in printed and "movielens-100k" in printed and "verified in" in printed
