@@ -6,12 +6,14 @@ is tested like every other.
 
 from recsys_lessons.models.base import NotFittedError, RatingPredictor, Recommender
 from recsys_lessons.models.baselines import BiasBaseline, GlobalMean, Popularity, RandomRecommender
+from recsys_lessons.models.content_based import ContentBased
 
-ALL_MODELS = (Popularity, RandomRecommender, GlobalMean, BiasBaseline)
+ALL_MODELS = (Popularity, RandomRecommender, GlobalMean, BiasBaseline, ContentBased)
 
 __all__ = [
     "ALL_MODELS",
     "BiasBaseline",
+    "ContentBased",
     "GlobalMean",
     "NotFittedError",
     "Popularity",
