@@ -6,6 +6,7 @@
   item among 99 items the user never rated (the protocol of many neural papers, which lesson 08
   shows can reorder models).
 - ``evaluate_rating(model, test)``: RMSE and MAE of predicted ratings.
+- ``cross_validate_rating(make_model, ratings, folds)``: RMSE and MAE over k folds.
 
 ``ranking_metrics`` computes the ranking metrics of ``recsys_lessons.metrics`` for a whole
 test set at once. It never loops over users in Python: ids become integer codes, every
@@ -14,10 +15,13 @@ test keys. The per-user values come from the very same hit-matrix functions that
 list-based metrics use, so both give identical numbers.
 """
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from recsys_lessons.data.sampling import candidate_sets
+from recsys_lessons.data.splits import k_fold_splits
 from recsys_lessons.data.validation import check_interactions
 from recsys_lessons.metrics import (
     _average_precision_from_hits,
@@ -264,3 +268,46 @@ def evaluate_rating(model, test: pd.DataFrame) -> pd.Series:
          "ratings": float(len(actual))},
         name="metrics",
     )
+
+
+def cross_validate_rating(
+    make_model, ratings: pd.DataFrame, folds: int = 5, seed: int = 0
+) -> pd.DataFrame:
+    """k-fold cross-validation of a rating model: RMSE, MAE and fitting time per fold.
+
+    Parameters
+    ----------
+    make_model:
+        A function without arguments that returns a new, unfitted model, e.g. the class
+        ``BiasBaseline`` or ``lambda: ItemKNN(implicit=False)``. Every fold fits a fresh
+        model, so nothing learned on one fold leaks into the next.
+    ratings:
+        All rows, with user_id, item_id and rating; split by `k_fold_splits(ratings, folds,
+        seed)`.
+
+    Returns
+    -------
+    DataFrame with one row per fold (index "fold", 1 to `folds`) and the columns rmse, mae
+    and fit_seconds. ``result.mean()`` gives the cross-validated estimate and ``result.std()``
+    how much it varies from fold to fold.
+    """
+    if not callable(make_model):
+        raise TypeError(
+            "make_model must be a function that returns a new model, such as the class itself "
+            f"or lambda: Model(...), got {make_model!r}. Every fold needs a fresh model."
+        )
+    check_interactions(ratings, columns=("user_id", "item_id", "rating"))
+    rows = []
+    for train, test in k_fold_splits(ratings, folds=folds, seed=seed):
+        model = make_model()
+        if not (hasattr(model, "fit") and hasattr(model, "predict")):
+            raise TypeError(
+                f"make_model() returned {model!r}, which has no fit and predict methods; it "
+                "must return a new, unfitted rating model."
+            )
+        started = time.perf_counter()
+        model.fit(train)
+        fit_seconds = time.perf_counter() - started
+        metrics = evaluate_rating(model, test)
+        rows.append({"rmse": metrics["rmse"], "mae": metrics["mae"], "fit_seconds": fit_seconds})
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, folds + 1, name="fold"))

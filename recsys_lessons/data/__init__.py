@@ -10,6 +10,7 @@ from recsys_lessons.data.movielens import (
 )
 from recsys_lessons.data.sampling import candidate_sets, sample_negative_indices, sample_negatives
 from recsys_lessons.data.splits import (
+    k_fold_splits,
     leave_one_out,
     random_split,
     stratified_split,
@@ -28,6 +29,7 @@ __all__ = [
     "check_interactions",
     "default_data_dir",
     "interaction_matrix",
+    "k_fold_splits",
     "leave_one_out",
     "load_movielens",
     "load_toy_ratings",

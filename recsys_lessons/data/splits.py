@@ -105,3 +105,29 @@ def leave_one_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     is_test[order[is_last_of_user]] = True
     is_test &= np.bincount(user_codes)[user_codes] >= 2
     return _split_by_mask(ratings, is_test)
+
+
+def k_fold_splits(ratings: pd.DataFrame, folds: int = 5, seed: int = 0):
+    """Split the rows into `folds` parts at random and use each part once as the test set.
+
+    Yields `folds` pairs (train, test). The rows are shuffled with `seed` and cut into parts
+    whose sizes differ by at most one; every row is in exactly one test set and in the train
+    set of every other fold. This is k-fold cross-validation: averaging a metric over the
+    folds uses every rating for testing once, so the average varies less than the result of
+    a single split. Like `random_split`, a fold may test users or items absent from its train.
+
+    The arguments are checked when the function is called, before the first fold is made.
+    """
+    check_interactions(ratings)
+    if isinstance(folds, bool) or not isinstance(folds, int | np.integer) or folds < 2:
+        raise ValueError(f"folds must be an integer of at least 2, got {folds!r}.")
+    if folds > len(ratings):
+        raise ValueError(
+            f"folds={folds} is more than the {len(ratings)} rows; each fold needs at least one "
+            "test row."
+        )
+    fold_of_row = np.empty(len(ratings), dtype=np.int64)
+    shuffled = np.random.default_rng(seed).permutation(len(ratings))
+    for fold, rows in enumerate(np.array_split(shuffled, folds)):
+        fold_of_row[rows] = fold
+    return (_split_by_mask(ratings, fold_of_row == fold) for fold in range(folds))

@@ -7,17 +7,22 @@ is tested like every other.
 from recsys_lessons.models.base import NotFittedError, RatingPredictor, Recommender
 from recsys_lessons.models.baselines import BiasBaseline, GlobalMean, Popularity, RandomRecommender
 from recsys_lessons.models.content_based import ContentBased
+from recsys_lessons.models.knn import ItemKNN, UserKNN
 
-ALL_MODELS = (Popularity, RandomRecommender, GlobalMean, BiasBaseline, ContentBased)
+ALL_MODELS = (
+    Popularity, RandomRecommender, GlobalMean, BiasBaseline, ContentBased, UserKNN, ItemKNN
+)
 
 __all__ = [
     "ALL_MODELS",
     "BiasBaseline",
     "ContentBased",
     "GlobalMean",
+    "ItemKNN",
     "NotFittedError",
     "Popularity",
     "RandomRecommender",
     "RatingPredictor",
     "Recommender",
+    "UserKNN",
 ]

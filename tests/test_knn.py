@@ -1,0 +1,368 @@
+"""Tests for UserKNN and ItemKNN: the toy example, brute-force checks of every formula, the
+MovieLens targets, the model contract in rating mode and the checks of bad parameters."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sparse
+
+import tests.test_model_contract as contract
+from recsys_lessons.data import load_toy_ratings, stratified_split
+from recsys_lessons.data.splits import k_fold_splits
+from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating
+from recsys_lessons.models.baselines import BiasBaseline, fit_biases
+from recsys_lessons.models.knn import ItemKNN, UserKNN
+from tests.conftest import make_ratings
+
+MODELS = pytest.mark.parametrize("model_class", [ItemKNN, UserKNN], ids=lambda c: c.__name__)
+
+
+# ---------------------------------------------------------------------------
+# The course's worked example
+# ---------------------------------------------------------------------------
+
+
+def test_toy_example_of_user_based_filtering():
+    # A = (1, 0, 0), B = (0, 1, 0), C = (1, 0, 1) over movies 1-3.
+    toy = load_toy_ratings()
+    model = UserKNN(implicit=True, k=2, similarity="cosine").fit(toy)
+    a, b, c = model.user_map_.to_index(["A", "B", "C"])
+    # Similarities of A to the others: A·B = 0, and A·C / (‖A‖‖C‖) = 1 / √2.
+    assert model.similarity_[a, b] == 0
+    assert model.similarity_[a, c] == pytest.approx(1 / math.sqrt(2))
+    # The others' preferences for A's unknown movies 2 and 3, weighted by similarity:
+    # movie 2: sim(A, B)·1 + sim(A, C)·0 = 0; movie 3: sim(A, B)·0 + sim(A, C)·1 = 0.7071.
+    np.testing.assert_allclose(model.score(["A", "A"], [2, 3]), [0.0, 1 / math.sqrt(2)])
+    recommendations = model.recommend(["A"], k=3)
+    assert recommendations["item_id"].tolist() == [3, 2]
+    np.testing.assert_allclose(recommendations["score"], [1 / math.sqrt(2), 0.0])
+
+
+def test_top_n_needs_no_rating_column():
+    toy = load_toy_ratings().drop(columns="rating")
+    for model_class in (ItemKNN, UserKNN):
+        assert len(model_class().fit(toy).recommend(["A"], k=2)) == 2
+
+
+# ---------------------------------------------------------------------------
+# Top-N scores against a brute-force loop
+# ---------------------------------------------------------------------------
+
+
+def brute_force_interaction_similarity(rows, name, alpha, bm25_k1, bm25_b):
+    """sim between the rows of a dense 0/1 matrix, pair by pair, from the sets of columns."""
+    num_rows = rows.shape[0]
+    sets = [set(np.flatnonzero(row)) for row in rows]
+    sizes = [len(columns) for columns in sets]
+    idf = np.log(num_rows / rows.sum(axis=0))
+    row_weight = [
+        (bm25_k1 + 1) / (bm25_k1 * (1 - bm25_b + bm25_b * size / np.mean(sizes)) + 1)
+        for size in sizes
+    ]
+    similarity = np.zeros((num_rows, num_rows))
+    for i in range(num_rows):
+        for j in range(num_rows):
+            common = sets[i] & sets[j]
+            if name == "cosine":
+                value = len(common) / math.sqrt(sizes[i] * sizes[j])
+            elif name == "jaccard":
+                value = len(common) / len(sets[i] | sets[j])
+            elif name == "asymmetric":
+                value = len(common) / (sizes[i] ** alpha * sizes[j] ** (1 - alpha))
+            elif name == "tfidf":
+                norms = math.sqrt(
+                    sum(idf[f] ** 2 for f in sets[i]) * sum(idf[f] ** 2 for f in sets[j])
+                )
+                value = sum(idf[f] ** 2 for f in common) / norms if norms else 0.0
+            else:  # bm25
+                value = row_weight[i] * row_weight[j] * sum(idf[f] ** 2 for f in common)
+            similarity[i, j] = value
+    return similarity
+
+
+def dense_interactions(model, ratings):
+    matrix = np.zeros((len(model.user_map_), len(model.item_map_)))
+    matrix[model.user_map_.to_index(ratings["user_id"]), model.item_map_.to_index(
+        ratings["item_id"]
+    )] = 1.0
+    return matrix
+
+
+def all_scores(model):
+    users = np.repeat(model.user_map_.ids, len(model.item_map_))
+    items = np.tile(model.item_map_.ids, len(model.user_map_))
+    return model.score(users, items).reshape(len(model.user_map_), len(model.item_map_))
+
+
+@MODELS
+@pytest.mark.parametrize("similarity", ["cosine", "jaccard", "asymmetric", "tfidf", "bm25"])
+@pytest.mark.parametrize("k", [3, 1000])
+def test_top_n_scores_match_a_brute_force_loop(model_class, similarity, k):
+    ratings = make_ratings(num_users=12, num_items=15, density=0.3, seed=4)
+    parameters = {"alpha": 0.3, "bm25_k1": 2.0, "bm25_b": 0.6}
+    model = model_class(k=k, similarity=similarity, **parameters).fit(ratings)
+    interactions = dense_interactions(model, ratings)
+    compared = interactions.T if model_class is ItemKNN else interactions
+    similarity_matrix = brute_force_interaction_similarity(compared, similarity, **parameters)
+    np.testing.assert_allclose(model.similarity_, similarity_matrix, atol=1e-12)
+
+    # Pruning: each row keeps the k largest similarities to the others (zeros dropped).
+    neighbours = model.neighbours_.toarray()
+    for row in range(len(compared)):
+        others = np.delete(similarity_matrix[row], row)
+        expected = np.sort(others)[::-1][:k]
+        kept = neighbours[row][neighbours[row] != 0]
+        np.testing.assert_allclose(np.sort(kept)[::-1], expected[expected > 0])
+        np.testing.assert_allclose(kept, similarity_matrix[row][neighbours[row] != 0])
+
+    # Scores, one (user, item) pair at a time, over the neighbour sets N_k kept above.
+    expected_scores = np.zeros_like(interactions)
+    for user in range(interactions.shape[0]):
+        for item in range(interactions.shape[1]):
+            if model_class is ItemKNN:  # Σ_{j ∈ N_k(i) ∩ I_u} sim(i, j)
+                expected_scores[user, item] = sum(
+                    similarity_matrix[item, j]
+                    for j in np.flatnonzero(neighbours[item])
+                    if interactions[user, j]
+                )
+            else:  # Σ_{v ∈ N_k(u)} sim(u, v) · r_vi
+                expected_scores[user, item] = sum(
+                    similarity_matrix[user, v] * interactions[v, item]
+                    for v in np.flatnonzero(neighbours[user])
+                )
+    np.testing.assert_allclose(all_scores(model), expected_scores, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Rating estimators against a brute-force loop
+# ---------------------------------------------------------------------------
+
+
+def continuous_ratings(seed=0):
+    """Ratings drawn from [1, 5], so that no two similarities tie by accident.
+
+    The first user and the first item rate, and are rated, 3 throughout: their ratings
+    minus their mean are exactly 0, and they must still count as neighbours.
+    """
+    ratings = make_ratings(num_users=14, num_items=11, density=0.6, seed=seed)
+    rating = np.random.default_rng(seed + 1).uniform(1, 5, len(ratings))
+    constant = (ratings["user_id"] == ratings["user_id"].min()) | (
+        ratings["item_id"] == ratings["item_id"].min()
+    )
+    return ratings.assign(rating=np.where(constant, 3.0, rating))
+
+
+def brute_force_rating_similarity(values, rated, baseline, name, min_support, shrinkage):
+    """sim between the rows of dense rating matrices, pair by pair."""
+    num_rows = values.shape[0]
+    similarity = np.zeros((num_rows, num_rows))
+    for a in range(num_rows):
+        for b in range(num_rows):
+            common = np.flatnonzero(rated[a] & rated[b])
+            if name == "pearson_baseline":
+                first = values[a, common] - baseline[a, common]
+                second = values[b, common] - baseline[b, common]
+                norms = math.sqrt(np.sum(first**2) * np.sum(second**2))
+                value = np.sum(first * second) / norms if norms > 0 else 0.0
+            elif name == "pearson":
+                first, second = values[a, common], values[b, common]
+                usable = len(common) >= 2 and first.std() > 0 and second.std() > 0
+                value = np.corrcoef(first, second)[0, 1] if usable else 0.0
+            else:  # cosine over every column, unrated entries as 0
+                value = values[a] @ values[b] / (
+                    np.linalg.norm(values[a]) * np.linalg.norm(values[b])
+                )
+            if shrinkage > 0:
+                value *= len(common) / (len(common) + shrinkage)
+            similarity[a, b] = value if len(common) >= min_support else 0.0
+    return similarity
+
+
+def brute_force_predictions(model_class, ratings, k, similarity, estimator, min_support,
+                            shrinkage):
+    """r̂_ui for every (user, item) cell, one cell at a time."""
+    users, user_index = np.unique(ratings["user_id"], return_inverse=True)
+    items, item_index = np.unique(ratings["item_id"], return_inverse=True)
+    values = np.zeros((len(users), len(items)))
+    values[user_index, item_index] = ratings["rating"]
+    rated = values != 0
+    # The baseline b_ui is BiasBaseline's, with its default regularisation.
+    mean, user_bias, item_bias = fit_biases(
+        sparse.csr_matrix(values), **BiasBaseline().get_params()
+    )
+    baseline = mean + user_bias[:, None] + item_bias[None, :]
+    # Orient everything so that rows are the compared things: users, or items.
+    by_users = model_class is UserKNN
+    compared = values if by_users else values.T
+    compared_rated = rated if by_users else rated.T
+    compared_baseline = baseline if by_users else baseline.T
+    sim = brute_force_rating_similarity(
+        compared, compared_rated, compared_baseline, similarity, min_support, shrinkage
+    )
+    means = compared.sum(axis=1) / compared_rated.sum(axis=1)
+    predictions = np.zeros_like(values)
+    for user in range(len(users)):
+        for item in range(len(items)):
+            # The target is compared with the candidates: the other items the user rated
+            # (ItemKNN), or the other users who rated the item (UserKNN).
+            target, owner = (user, item) if by_users else (item, user)
+            candidates = [
+                c for c in np.flatnonzero(compared_rated[:, owner]) if c != target
+            ]
+            candidates.sort(key=lambda c: -sim[target, c])
+            neighbours = [c for c in candidates[:k] if sim[target, c] > 0]
+            if not neighbours:
+                predictions[user, item] = baseline[user, item]
+                continue
+            if estimator == "baseline":
+                deviations = [compared[c, owner] - compared_baseline[c, owner] for c in neighbours]
+                base = baseline[user, item]
+            else:
+                deviations = [compared[c, owner] - means[c] for c in neighbours]
+                base = means[target]
+            weights = [sim[target, c] for c in neighbours]
+            predictions[user, item] = base + np.dot(weights, deviations) / np.sum(weights)
+    low, high = ratings["rating"].min(), ratings["rating"].max()
+    return users, items, np.clip(predictions, low, high)
+
+
+@MODELS
+@pytest.mark.parametrize("estimator", ["baseline", "means"])
+@pytest.mark.parametrize("similarity", ["pearson_baseline", "pearson", "cosine"])
+def test_rating_predictions_match_a_brute_force_loop(model_class, estimator, similarity):
+    ratings = continuous_ratings(seed=5)
+    parameters = {"k": 3, "similarity": similarity, "estimator": estimator,
+                  "min_support": 4, "shrinkage": 5.0}
+    model = model_class(implicit=False, **parameters).fit(ratings)
+    users, items, expected = brute_force_predictions(model_class, ratings, **parameters)
+    user_ids, item_ids = np.repeat(users, len(items)), np.tile(items, len(users))
+    predictions = model.predict(user_ids, item_ids).reshape(expected.shape)
+    np.testing.assert_allclose(predictions, expected, atol=1e-10)
+    # The ranking score of a rating model is its predicted rating.
+    np.testing.assert_allclose(model.score(user_ids, item_ids), predictions.ravel())
+
+
+@MODELS
+@pytest.mark.parametrize("estimator", ["baseline", "means"])
+def test_without_neighbours_ratings_fall_back_to_the_baseline(model_class, estimator):
+    ratings = continuous_ratings(seed=6)
+    # No pair of rows shares this many ratings, so every similarity is 0: no neighbours.
+    model = model_class(implicit=False, estimator=estimator, min_support=1000).fit(ratings)
+    predictions = model.predict(ratings["user_id"], ratings["item_id"])
+    users = model.user_map_.to_index(ratings["user_id"])
+    items = model.item_map_.to_index(ratings["item_id"])
+    baseline = model.global_mean_ + model.user_bias_[users] + model.item_bias_[items]
+    np.testing.assert_allclose(predictions, np.clip(baseline, *model.rating_range_))
+
+
+# ---------------------------------------------------------------------------
+# The model contract, in rating mode (top-N mode runs in test_model_contract)
+# ---------------------------------------------------------------------------
+
+
+class ItemKNNRatings(ItemKNN):
+    """ItemKNN(implicit=False) for the contract test, which builds models from a class."""
+
+    @classmethod
+    def _contract_test_instance(cls, train):
+        return cls(implicit=False)
+
+
+class UserKNNRatings(UserKNN):
+    """UserKNN(implicit=False) for the contract test, which builds models from a class."""
+
+    @classmethod
+    def _contract_test_instance(cls, train):
+        return cls(implicit=False)
+
+
+@pytest.mark.parametrize("model_class", [ItemKNNRatings, UserKNNRatings],
+                         ids=lambda c: c.__name__)
+def test_rating_mode_keeps_the_model_contract(model_class):
+    train = make_ratings(num_users=25, num_items=30, density=0.25, seed=7)
+    fitted = {model_class: contract.make_model(model_class, train).fit(train)}
+    contract.test_init_stores_parameters_unchanged_and_clone(model_class, train)
+    contract.test_use_before_fit_is_a_clear_error(model_class, train)
+    contract.test_fit_returns_the_model(model_class, train)
+    contract.test_recommend_shape_order_and_exclude_seen(model_class, fitted, train)
+    contract.test_without_exclude_seen_every_item_is_a_candidate(model_class, fitted, train)
+    contract.test_k_larger_than_the_catalogue(model_class, fitted, train)
+    contract.test_same_seed_same_model(model_class, train)
+    contract.test_unknown_users_and_items(model_class, fitted, train)
+    for k in (0, -1, 2.5, "10"):
+        contract.test_bad_k(model_class, fitted, k)
+    contract.test_bad_training_data(model_class, train)
+    contract.test_score_needs_paired_arrays(model_class, fitted, train)
+    contract.test_rating_models_predict_and_fall_back(model_class, fitted, train)
+
+
+@MODELS
+def test_top_n_mode_does_not_predict_ratings(model_class, small_ratings):
+    model = model_class().fit(small_ratings)
+    with pytest.raises(TypeError, match="implicit=False"):
+        model.predict(small_ratings["user_id"], small_ratings["item_id"])
+
+
+# ---------------------------------------------------------------------------
+# MovieLens 100K targets
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_class, least_ndcg", [(ItemKNN, 0.40), (UserKNN, 0.38)],
+                         ids=["ItemKNN", "UserKNN"])
+def test_top_n_on_the_standard_protocol(movielens, model_class, least_ndcg):
+    train, test = stratified_split(movielens.ratings, test_size=0.25, seed=0)
+    metrics = evaluate_ranking(model_class().fit(train), train, test, k=10)
+    assert metrics["ndcg@10"] >= least_ndcg
+
+
+def test_item_knn_ratings_on_one_fold(movielens):
+    # The target is a mean RMSE of at most 0.925 over the five folds; the first fold is
+    # among the easier ones (about 0.91).
+    train, test = next(iter(k_fold_splits(movielens.ratings, folds=5, seed=0)))
+    metrics = evaluate_rating(ItemKNN(implicit=False).fit(train), test)
+    assert metrics["rmse"] <= 0.925
+
+
+# ---------------------------------------------------------------------------
+# Bad parameters
+# ---------------------------------------------------------------------------
+
+
+@MODELS
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"k": 0}, "k must be a positive integer"),
+        ({"k": -5}, "k must be a positive integer"),
+        ({"k": 2.5}, "k must be a positive integer"),
+        ({"similarity": "euclidean"}, "Unknown similarity 'euclidean'"),
+        ({"similarity": "pearson_baseline"}, "'pearson_baseline' is for implicit=False"),
+        ({"implicit": False, "similarity": "bm25"}, "'bm25' is for implicit=True"),
+        ({"implicit": False, "estimator": "median"}, "Unknown estimator 'median'"),
+        ({"implicit": False, "shrinkage": -1.0}, "shrinkage must be a number >= 0"),
+        ({"implicit": False, "min_support": -1}, "min_support must be an integer >= 0"),
+        ({"implicit": "yes"}, "implicit must be True or False"),
+        ({"similarity": "asymmetric", "alpha": 1.5}, "alpha must be a number between 0 and 1"),
+        ({"similarity": "bm25", "bm25_b": 2.0}, "bm25_b must be a number between 0 and 1"),
+        ({"similarity": "bm25", "bm25_k1": -1.0}, "bm25_k1 must be a number >= 0"),
+    ],
+)
+def test_bad_parameters_are_reported_by_fit(model_class, parameters, message, small_ratings):
+    model = model_class(**parameters)  # __init__ only stores its arguments.
+    assert model.get_params() == {**model_class().get_params(), **parameters}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.fit(small_ratings)
+
+
+def test_defaults_are_filled_in_and_reported():
+    ratings = make_ratings(seed=1)
+    assert ItemKNN().fit(ratings).parameters_["similarity"] == ItemKNN.defaults["top_n"][
+        "similarity"
+    ]
+    fitted = UserKNN(implicit=False).fit(ratings)
+    assert fitted.parameters_["k"] == UserKNN.defaults["ratings"]["k"]
+    assert fitted.parameters_["shrinkage"] == 100.0  # The Pearson similarities are shrunk.
+    assert UserKNN().k is None  # What the learner passed is left as it was.
