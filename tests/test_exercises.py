@@ -46,3 +46,9 @@ def test_not_a_function_and_unknown_id():
     assert not check("00.sparsity", 0.5)
     with pytest.raises(KeyError, match="Known exercises"):
         check("99.nothing", 1)
+
+
+def test_array_exercises_reject_non_arrays_without_crashing():
+    result = check("03.shrink", lambda similarity, common, shrinkage: None)
+    assert not result and "got:      None" in repr(result)
+    assert not check("02.user_profile", lambda features, ratings: [1.0])  # wrong shape
