@@ -7,6 +7,7 @@
   shows can reorder models).
 - ``evaluate_rating(model, test)``: RMSE and MAE of predicted ratings.
 - ``cross_validate_rating(make_model, ratings, folds)``: RMSE and MAE over k folds.
+- ``bootstrap_interval`` and ``paired_comparison``: is a difference more than noise?
 
 ``ranking_metrics`` computes the ranking metrics of ``recsys_lessons.metrics`` for a whole
 test set at once. It never loops over users in Python: ids become integer codes, every
@@ -53,10 +54,12 @@ def _check_columns(frame: pd.DataFrame, name: str, required: list[str]) -> None:
             )
 
 
-def _factorize_together(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """Give equal ids in both Series the same integer code 0..n-1; return codes and n."""
+def _factorize_together(
+    first: pd.Series, second: pd.Series
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Give equal ids in both Series the same integer code 0..n-1; return codes and the ids."""
     codes, uniques = pd.factorize(pd.concat([first, second], ignore_index=True))
-    return codes[: len(first)], codes[len(first) :], len(uniques)
+    return codes[: len(first)], codes[len(first) :], pd.Index(uniques)
 
 
 def _has_duplicates(sorted_values: np.ndarray) -> bool:
@@ -86,7 +89,8 @@ def ranking_metrics(
     test: pd.DataFrame,
     k: int = 10,
     relevance_threshold: float | None = None,
-) -> pd.Series:
+    per_user: bool = False,
+) -> pd.Series | pd.DataFrame:
     """All ranking metrics of ``recsys_lessons.metrics`` for recommendations in a DataFrame.
 
     ``recommendations`` has the columns user_id, item_id and rank (1 = best; extra columns
@@ -102,7 +106,9 @@ def ranking_metrics(
 
     Returns a float Series named "metrics" with the means over evaluated users of
     precision@k, recall@k, f1@k, map@k, ndcg@k, hit_rate@k and mrr@k (labelled with the actual
-    k, e.g. "ndcg@10"), and "users", the number of users evaluated. MAP uses the default
+    k, e.g. "ndcg@10"), and "users", the number of users evaluated. With ``per_user=True`` it
+    returns a DataFrame instead, one row per evaluated user (indexed by user_id) and one
+    column per metric: the input of confidence intervals and paired tests. MAP uses the default
     min(k, |R_u|) normalisation; see ``recsys_lessons.metrics.average_precision_at_k``.
 
     Raises ValueError for missing columns, missing ids, a (user, item) pair that appears twice
@@ -122,12 +128,13 @@ def ranking_metrics(
         raise ValueError("recommendations.rank contains missing values; give every row a rank.")
 
     # Integer codes shared by both frames, then one int64 key per (user, item) pair.
-    test_users, recommended_users, num_users = _factorize_together(
+    test_users, recommended_users, user_ids = _factorize_together(
         test["user_id"], recommendations["user_id"]
     )
-    test_items, recommended_items, num_items = _factorize_together(
+    test_items, recommended_items, item_ids = _factorize_together(
         test["item_id"], recommendations["item_id"]
     )
+    num_users, num_items = len(user_ids), len(item_ids)
     test_keys = test_users.astype(np.int64) * num_items + test_items
     recommended_keys = recommended_users.astype(np.int64) * num_items + recommended_items
     if _has_duplicates(np.sort(test_keys)):
@@ -174,7 +181,9 @@ def ranking_metrics(
         f"hit_rate@{k}": _hit_rate_from_hits(hits),
         f"mrr@{k}": _reciprocal_rank_from_hits(hits),
     }
-    summary = {label: float(per_user.mean()) for label, per_user in values.items()}
+    if per_user:
+        return pd.DataFrame(values, index=user_ids[evaluated].rename("user_id"))
+    summary = {label: float(user_values.mean()) for label, user_values in values.items()}
     summary["users"] = float(len(hits))
     return pd.Series(summary, name="metrics")
 
@@ -199,7 +208,8 @@ def evaluate_ranking(
     relevance_threshold: float | None = None,
     num_negatives: int = 99,
     seed: int = 0,
-) -> pd.Series:
+    per_user: bool = False,
+) -> pd.Series | pd.DataFrame:
     """Measure a fitted model's top-k lists on held-out data.
 
     Parameters
@@ -218,10 +228,13 @@ def evaluate_ranking(
         above it, so a model cannot gain from ties.
     relevance_threshold:
         When given, only test rows with rating >= relevance_threshold are relevant.
+    per_user:
+        Return one row per user ("full") or per case ("sampled") instead of the means.
 
     Returns
     -------
-    pandas Series of metric values (and the number of users or cases evaluated).
+    pandas Series of metric values (and the number of users or cases evaluated), or with
+    ``per_user=True`` a DataFrame of the values behind those means.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
@@ -234,7 +247,9 @@ def evaluate_ranking(
         if not model.supports_unknown_users:
             users = users[model.user_map_.to_index(users, unknown="mask") >= 0]
         recommendations = model.recommend(users, k=k, exclude_seen=True)
-        return ranking_metrics(recommendations, relevant[relevant["user_id"].isin(users)], k)
+        return ranking_metrics(
+            recommendations, relevant[relevant["user_id"].isin(users)], k, per_user=per_user
+        )
 
     candidates = candidate_sets(train, relevant, num_negatives=num_negatives, seed=seed)
     scores = model.score(candidates["user_id"], candidates["item_id"])
@@ -242,12 +257,16 @@ def evaluate_ranking(
     positive, negatives = scores[:, :1], scores[:, 1:]
     rank = 1 + (negatives >= positive).sum(axis=1)
     in_top_k = rank <= k
-    return pd.Series({
-        f"hit_rate@{k}": float(in_top_k.mean()),
-        f"ndcg@{k}": float(np.where(in_top_k, 1 / np.log2(rank + 1), 0.0).mean()),
-        f"mrr@{k}": float(np.where(in_top_k, 1 / rank, 0.0).mean()),
-        "cases": float(len(rank)),
-    }, name="metrics")
+    cases = pd.DataFrame({
+        f"hit_rate@{k}": in_top_k.astype(float),
+        f"ndcg@{k}": np.where(in_top_k, 1 / np.log2(rank + 1), 0.0),
+        f"mrr@{k}": np.where(in_top_k, 1 / rank, 0.0),
+    }, index=pd.Index(relevant["user_id"].to_numpy(), name="user_id"))
+    if per_user:
+        return cases
+    summary = cases.mean()
+    summary["cases"] = float(len(cases))
+    return summary.rename("metrics")
 
 
 def evaluate_rating(model, test: pd.DataFrame) -> pd.Series:
@@ -311,3 +330,56 @@ def cross_validate_rating(
         metrics = evaluate_rating(model, test)
         rows.append({"rmse": metrics["rmse"], "mae": metrics["mae"], "fit_seconds": fit_seconds})
     return pd.DataFrame(rows, index=pd.RangeIndex(1, folds + 1, name="fold"))
+
+
+def bootstrap_interval(
+    values, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of per-user values.
+
+    Draw `resamples` samples of the users with replacement, take the mean of each, and
+    return the (1 − confidence)/2 and (1 + confidence)/2 quantiles of those means. It says how
+    much the mean would move with another sample of users of the same kind.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 2 or not np.isfinite(values).all():
+        raise ValueError("values must be a 1-D array of at least two finite per-user values.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}.")
+    rng = np.random.default_rng(seed)
+    samples = rng.integers(0, len(values), size=(resamples, len(values)))
+    means = values[samples].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def paired_comparison(
+    first, second, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> pd.Series:
+    """Is the difference between two models on the same users more than noise?
+
+    `first` and `second` hold per-user values of one metric for the same users in the same
+    order (for example two columns of `evaluate_ranking(..., per_user=True)` results aligned
+    on user_id). Returns the mean difference d̄ = mean(first − second), a bootstrap confidence
+    interval of d̄ and the two-sided p-value of the paired t-test (scipy's `ttest_rel`). Pairing
+    matters: both models are scored on the same users, so the differences vary much less
+    than the values themselves.
+    """
+    from scipy.stats import ttest_rel
+
+    first = np.asarray(first, dtype=float)
+    second = np.asarray(second, dtype=float)
+    if first.shape != second.shape:
+        raise ValueError(
+            f"first and second must hold values for the same users; got shapes {first.shape} "
+            f"and {second.shape}. Align them on user_id first."
+        )
+    differences = first - second
+    low, high = bootstrap_interval(differences, confidence, resamples, seed)
+    return pd.Series({
+        "mean_difference": float(differences.mean()),
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": float(ttest_rel(first, second).pvalue),
+    }, name="paired comparison")

@@ -84,3 +84,46 @@ def test_bad_arguments(small_ratings):
     with pytest.raises(ValueError, match="rating"):
         evaluate_ranking(model, small_ratings, small_ratings.drop(columns="rating"),
                          relevance_threshold=4)
+
+
+def test_per_user_values_average_to_the_summary(movielens):
+    train, test = stratified_split(movielens.ratings, seed=0)
+    model = Popularity().fit(train)
+    summary = evaluate_ranking(model, train, test)
+    per_user = evaluate_ranking(model, train, test, per_user=True)
+    assert len(per_user) == summary["users"] and per_user.index.name == "user_id"
+    pd.testing.assert_series_equal(
+        per_user.mean(), summary.drop("users"), check_names=False
+    )
+    train, test = leave_one_out(movielens.ratings)
+    cases = evaluate_ranking(model, train, test, protocol="sampled", per_user=True)
+    sampled = evaluate_ranking(model, train, test, protocol="sampled")
+    assert cases["ndcg@10"].mean() == pytest.approx(sampled["ndcg@10"])
+
+
+def test_bootstrap_interval_covers_the_mean_and_shrinks_with_more_users():
+    from recsys_lessons.evaluation import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    small = rng.random(50)
+    large = rng.random(5000)
+    low, high = bootstrap_interval(small, seed=1)
+    assert low < small.mean() < high
+    large_low, large_high = bootstrap_interval(large, seed=1)
+    assert (large_high - large_low) < (high - low) / 5  # width ∝ 1/√n: √100 = 10
+    assert bootstrap_interval(small, seed=1) == (low, high)
+    with pytest.raises(ValueError, match="at least two"):
+        bootstrap_interval([1.0])
+
+
+def test_paired_comparison_sees_a_shift_and_not_noise():
+    from recsys_lessons.evaluation import paired_comparison
+
+    rng = np.random.default_rng(0)
+    base = rng.random(400)
+    shifted = paired_comparison(base + 0.05, base + rng.normal(0, 0.01, 400))
+    assert shifted["ci_low"] > 0 and shifted["p_value"] < 1e-6
+    noise = paired_comparison(base + rng.normal(0, 0.05, 400), base + rng.normal(0, 0.05, 400))
+    assert noise["ci_low"] < 0 < noise["ci_high"] and noise["p_value"] > 0.01
+    with pytest.raises(ValueError, match="same users"):
+        paired_comparison(base, base[:-1])
