@@ -7,7 +7,7 @@ benchmark [--models NAME ...] [--k 10]
 benchmark-metrics
     Time `ranking_metrics` on 5 million synthetic held-out rows (5,000 users × 1,000 items
     each from a 10,000-item catalogue, 10 recommendations per user).
-data
+fetch
     Fetch, verify and cache MovieLens 100K, say where it is and how long loading took
     (from the cache, after the first run).
 """
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     benchmark.add_argument("--models", nargs="*", help="model class names; all by default")
     benchmark.add_argument("--k", type=int, default=10, help="list length (default 10)")
     commands.add_parser("benchmark-metrics", help="time ranking_metrics on 5M rows")
-    commands.add_parser("data", help="fetch and verify MovieLens 100K")
+    commands.add_parser("fetch", help="fetch, verify and cache MovieLens 100K")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "benchmark":
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ranking_metrics on {result['num_test_rows']:,} test rows and "
               f"{result['num_recommendation_rows']:,} recommendation rows: "
               f"best {result['best_seconds']:.3f} s, median {result['median_seconds']:.3f} s.")
-    elif arguments.command == "data":
+    elif arguments.command == "fetch":
         import time
 
         from recsys_lessons.data import default_data_dir, load_movielens

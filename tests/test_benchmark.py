@@ -22,7 +22,7 @@ def test_ranking_metrics_timing_reports_sizes():
     assert 0 < result["best_seconds"] <= result["median_seconds"]
 
 
-def test_data_command_reports_where_and_how_fast(capsys, movielens):
-    assert main(["data"]) == 0
+def test_fetch_command_reports_where_and_how_fast(capsys, movielens):
+    assert main(["fetch"]) == 0
     printed = capsys.readouterr().out
     assert "100,000 rows" in printed and "movielens-100k" in printed and "verified in" in printed
