@@ -10,6 +10,8 @@ benchmark-metrics
 fetch
     Fetch, verify and cache MovieLens 100K, say where it is and how long loading took
     (from the cache, after the first run).
+student-copies OUT_DIR [--notebooks DIR]
+    Write every lesson without solution cells and without outputs, for learners.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     benchmark.add_argument("--k", type=int, default=10, help="list length (default 10)")
     commands.add_parser("benchmark-metrics", help="time ranking_metrics on 5M rows")
     commands.add_parser("fetch", help="fetch, verify and cache MovieLens 100K")
+    copies = commands.add_parser(
+        "student-copies", help="write the lessons without solutions and outputs"
+    )
+    copies.add_argument("output_folder", help="where to write the copies, e.g. student/")
+    copies.add_argument("--notebooks", default="notebooks", help="the lessons' folder")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "benchmark":
@@ -56,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         print(f"{movielens} loaded and verified in {seconds:.3f} s; cached in "
               f"{default_data_dir() / 'movielens-100k'}")
+    elif arguments.command == "student-copies":
+        from recsys_lessons.student_copies import write_student_copies
+
+        written = write_student_copies(arguments.notebooks, arguments.output_folder)
+        print(f"Wrote {len(written)} student copies to {arguments.output_folder}: "
+              + ", ".join(path.name for path in written))
     return 0
 
 

@@ -1,0 +1,76 @@
+"""Student copies: no solutions, no outputs, and they still run (so they cannot rot)."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from recsys_lessons.__main__ import main
+from recsys_lessons.student_copies import SOLUTION_TAG, write_student_copies
+
+LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    # The copies sit beside a folder named like the lessons' one, as in a checkout.
+    folder = tmp_path_factory.mktemp("course") / "student"
+    return write_student_copies(LESSONS, folder)
+
+
+def test_every_lesson_is_copied_without_solutions_or_outputs(copies):
+    assert [path.name for path in copies] == sorted(p.name for p in LESSONS.glob("*.ipynb"))
+    for path in copies:
+        original = json.loads((LESSONS / path.name).read_text(encoding="utf-8"))
+        copy = json.loads(path.read_text(encoding="utf-8"))
+        solutions = [
+            cell for cell in original["cells"]
+            if SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+        ]
+        assert len(copy["cells"]) == len(original["cells"]) - len(solutions)
+        for cell in copy["cells"]:
+            assert SOLUTION_TAG not in cell.get("metadata", {}).get("tags", [])
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None
+        nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+def test_each_lesson_has_at_least_three_graded_exercises_with_solutions():
+    for path in sorted(LESSONS.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        solutions = [
+            "".join(cell["source"]) for cell in cells
+            if SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+        ]
+        assert len(solutions) >= 3, path.name
+        assert all("check(" in source for source in solutions), path.name
+        for cell in cells:
+            if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
+                # Collapsed in JupyterLab, so a learner reveals it on purpose.
+                assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True
+
+
+def test_a_student_copy_runs_and_check_reports_unfinished_exercises(copies):
+    welcome = next(path for path in copies if path.name.startswith("00_"))
+    notebook = nbformat.read(welcome, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(LESSONS)}}).execute()
+    outputs = [
+        "".join(output.get("data", {}).get("text/plain", "") or output.get("text", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
+    assert not [o for cell in notebook.cells if cell.cell_type == "code"
+                for o in cell.outputs if o.output_type == "error"]
+    feedback = [text for text in outputs if "00.sparsity" in text]
+    assert feedback and feedback[0].startswith("✗ 00.sparsity")
+
+
+def test_command_line(tmp_path, capsys):
+    assert main(["student-copies", str(tmp_path / "student")]) == 0
+    assert "student copies" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="No notebooks"):
+        write_student_copies(tmp_path / "nowhere", tmp_path / "out")
+    with pytest.raises(ValueError, match="must differ"):
+        write_student_copies(LESSONS, LESSONS)
