@@ -58,14 +58,17 @@ def sample_negative_indices(
     positive_keys = np.sort(coo.row.astype(np.int64) * num_items + coo.col)
     users = np.repeat(user_indices, num_negatives)
     negatives = rng.choice(num_items, size=users.size, p=probabilities)
-    while True:
-        keys = users * num_items + negatives
-        found = np.searchsorted(positive_keys, keys)
-        found = np.minimum(found, max(len(positive_keys) - 1, 0))
-        rejected = (positive_keys[found] == keys) if len(positive_keys) else np.zeros(0, bool)
-        if not rejected.any():
-            break
-        negatives[rejected] = rng.choice(num_items, size=int(rejected.sum()), p=probabilities)
+
+    def is_positive(user_indices_, item_indices_):
+        keys = user_indices_ * num_items + item_indices_
+        found = np.minimum(np.searchsorted(positive_keys, keys), len(positive_keys) - 1)
+        return positive_keys[found] == keys
+
+    # Redraw the draws that hit a positive, checking only the redrawn ones each round.
+    redraw = np.flatnonzero(is_positive(users, negatives)) if len(positive_keys) else []
+    while len(redraw):
+        negatives[redraw] = rng.choice(num_items, size=len(redraw), p=probabilities)
+        redraw = redraw[is_positive(users[redraw], negatives[redraw])]
     return negatives.reshape(len(user_indices), num_negatives)
 
 
