@@ -348,7 +348,7 @@ def _check_writable(folder: Path) -> None:
 
 def _download(url: str, destination: Path, expected_md5: str) -> None:
     """Download `url` with a progress bar into a temporary file, verify it, then rename it."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
     try:

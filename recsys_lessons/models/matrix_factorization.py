@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sparse
 from scipy.sparse.linalg import svds
 from scipy.special import expit, log_expit
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from recsys_lessons.data.sampling import sample_negative_indices
 from recsys_lessons.data.validation import check_positive_int

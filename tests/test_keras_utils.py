@@ -1,0 +1,216 @@
+"""The Keras plumbing: seeding, the negative-sampling dataset and the validation split."""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sparse
+
+from recsys_lessons.models.keras_utils import (
+    NegativeSamplingDataset,
+    check_fraction,
+    check_positive_float,
+    labelled_pairs,
+    seed_everything,
+    split_validation,
+)
+
+
+def random_matrix(num_users=20, num_items=15, density=0.3, seed=0) -> sparse.csr_matrix:
+    """A binary users × items matrix in which every user has at least one positive."""
+    rng = np.random.default_rng(seed)
+    dense = rng.random((num_users, num_items)) < density
+    dense[np.arange(num_users), rng.integers(0, num_items, num_users)] = True
+    return sparse.csr_matrix(dense.astype(np.float32))
+
+
+def is_positive(matrix, users, items) -> np.ndarray:
+    return np.asarray(matrix[users, items]).ravel() > 0
+
+
+def one_epoch(dataset):
+    """Every batch of the current epoch, concatenated: users, items, labels."""
+    batches = [dataset[index] for index in range(len(dataset))]
+    users = np.concatenate([inputs["user"] for inputs, _ in batches])
+    items = np.concatenate([inputs["item"] for inputs, _ in batches])
+    labels = np.concatenate([labels for _, labels in batches])
+    return users, items, labels
+
+
+# ----------------------------------------------------------------------------- seeding
+
+
+def test_seed_everything_makes_python_and_keras_draws_repeatable():
+    def draws():
+        return random.random(), keras.ops.convert_to_numpy(keras.random.normal((3,)))
+
+    seed_everything(3)
+    first = draws()
+    seed_everything(3)
+    second = draws()
+    seed_everything(4)
+    other = draws()
+    assert first[0] == second[0] != other[0]
+    np.testing.assert_array_equal(first[1], second[1])
+    assert not np.array_equal(first[1], other[1])
+
+
+def test_seed_everything_draws_a_seed_for_none_and_rejects_bad_seeds():
+    assert isinstance(seed_everything(None), int)
+    assert seed_everything(np.int64(5)) == 5
+    for bad in (1.5, "0", True, -1, 2**32):
+        with pytest.raises(ValueError, match="random_state"):
+            seed_everything(bad)
+
+
+def test_number_checks_name_the_parameter():
+    assert check_fraction(0, "f") == 0.0 and check_fraction(0.2, "f") == 0.2
+    assert check_positive_float(1e-3, "rate") == 1e-3
+    for bad in (-0.1, 1, 1.5, "0.1", None):
+        with pytest.raises(ValueError, match=r"validation_fraction must be a number in \[0, 1\)"):
+            check_fraction(bad, "validation_fraction")
+    for bad in (0, -1.0, "0.1", None, float("nan")):
+        with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+            check_positive_float(bad, "learning_rate")
+
+
+# ----------------------------------------------------------------------------- labelled pairs
+
+
+def test_labelled_pairs_hold_every_positive_then_negatives():
+    matrix = random_matrix()
+    users, items, labels = labelled_pairs(matrix, 3, np.random.default_rng(0))
+    assert len(users) == len(items) == len(labels) == 4 * matrix.nnz
+    assert users.dtype == items.dtype == np.int32 and labels.dtype == np.float32
+    positives = labels == 1
+    assert positives.sum() == matrix.nnz and (labels[~positives] == 0).all()
+    assert is_positive(matrix, users[positives], items[positives]).all()
+    assert not is_positive(matrix, users[~positives], items[~positives]).any()
+    # Each negative belongs to the user of its positive: 3 per positive of every user.
+    np.testing.assert_array_equal(
+        np.bincount(users[~positives], minlength=matrix.shape[0]), 3 * matrix.getnnz(axis=1)
+    )
+
+
+def test_labelled_pairs_never_label_an_excluded_pair_negative():
+    everything = random_matrix(density=0.6)
+    fit, validation = split_validation(everything, 0.5, np.random.default_rng(0))
+    users, items, labels = labelled_pairs(fit, 5, np.random.default_rng(1), exclude=everything)
+    negative = labels == 0
+    assert not is_positive(everything, users[negative], items[negative]).any()
+
+
+# ----------------------------------------------------------------------------- the dataset
+
+
+def test_dataset_batches_have_the_right_shapes_and_count():
+    matrix = random_matrix()
+    dataset = NegativeSamplingDataset(matrix, num_negatives=4, batch_size=32, seed=0)
+    total = 5 * matrix.nnz
+    assert len(dataset) == -(-total // 32)
+    inputs, labels = dataset[0]
+    assert set(inputs) == {"user", "item"}
+    assert inputs["user"].shape == inputs["item"].shape == labels.shape == (32,)
+    last_inputs, last_labels = dataset[len(dataset) - 1]
+    assert last_labels.shape == (total - 32 * (len(dataset) - 1),)
+    assert last_inputs["user"].shape == last_labels.shape
+    with pytest.raises(IndexError):
+        dataset[len(dataset)]
+
+
+@pytest.mark.parametrize("num_negatives", [1, 4])
+def test_an_epoch_holds_each_positive_once_and_n_negatives_per_positive(num_negatives):
+    matrix = random_matrix(seed=2)
+    dataset = NegativeSamplingDataset(matrix, num_negatives, batch_size=50, seed=0)
+    users, items, labels = one_epoch(dataset)
+    positives = labels == 1
+    assert set(np.unique(labels)) == {0.0, 1.0}
+    assert (~positives).sum() == num_negatives * positives.sum()
+    keys = users[positives].astype(np.int64) * matrix.shape[1] + items[positives]
+    coo = matrix.tocoo()
+    np.testing.assert_array_equal(np.sort(keys), np.sort(coo.row * matrix.shape[1] + coo.col))
+    assert not is_positive(matrix, users[~positives], items[~positives]).any()
+    # Positives and negatives are shuffled together, not stored in two blocks.
+    assert 0 < positives[: len(labels) // 2].sum() < positives.sum()
+
+
+def test_negatives_are_redrawn_and_reshuffled_at_each_epoch_end():
+    matrix = random_matrix()
+    dataset = NegativeSamplingDataset(matrix, num_negatives=4, batch_size=64, seed=0)
+    first = one_epoch(dataset)
+    dataset.on_epoch_end()
+    second = one_epoch(dataset)
+    assert dataset.epoch == 1
+    assert not np.array_equal(first[1], second[1])
+    for users, items, labels in (first, second):
+        negative = labels == 0
+        assert not is_positive(matrix, users[negative], items[negative]).any()
+    # Not only the order changed: the (user, negative item) pairs themselves differ.
+    def negative_pairs(users, items, labels):
+        return np.sort(users[labels == 0].astype(np.int64) * matrix.shape[1] + items[labels == 0])
+
+    assert not np.array_equal(negative_pairs(*first), negative_pairs(*second))
+
+
+def test_dataset_is_deterministic_under_a_seed():
+    matrix = random_matrix()
+    runs = []
+    for seed in (7, 7, 8):
+        dataset = NegativeSamplingDataset(matrix, num_negatives=2, batch_size=16, seed=seed)
+        epochs = [one_epoch(dataset)]
+        dataset.on_epoch_end()
+        epochs.append(one_epoch(dataset))
+        runs.append(np.concatenate([np.concatenate(epoch) for epoch in epochs]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_keras_fit_calls_on_epoch_end_once_per_epoch():
+    matrix = random_matrix()
+    dataset = NegativeSamplingDataset(matrix, num_negatives=1, batch_size=64, seed=0)
+    user = keras.Input(shape=(), dtype="int32", name="user")
+    item = keras.Input(shape=(), dtype="int32", name="item")
+    vector = keras.layers.Concatenate()([
+        keras.layers.Embedding(matrix.shape[0], 2)(user),
+        keras.layers.Embedding(matrix.shape[1], 2)(item),
+    ])
+    model = keras.Model({"user": user, "item": item}, keras.layers.Dense(1, "sigmoid")(vector))
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(dataset, epochs=3, verbose=0, shuffle=False)
+    # Keras calls on_epoch_end after every epoch (and once more as fit starts).
+    assert dataset.epoch >= 3
+    assert len(history.history["loss"]) == 3
+
+
+def test_dataset_rejects_bad_parameters():
+    matrix = random_matrix()
+    with pytest.raises(ValueError, match="num_negatives must be a positive integer"):
+        NegativeSamplingDataset(matrix, num_negatives=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        NegativeSamplingDataset(matrix, batch_size=-5)
+
+
+# ----------------------------------------------------------------------------- validation split
+
+
+def test_split_validation_partitions_each_user_and_keeps_one_training_item():
+    matrix = random_matrix(num_users=50, num_items=30, density=0.3, seed=4)
+    fit, validation = split_validation(matrix, 0.25, np.random.default_rng(0))
+    np.testing.assert_array_equal((fit + validation).toarray(), matrix.toarray())
+    assert fit.multiply(validation).nnz == 0
+    counts = matrix.getnnz(axis=1)
+    assert (fit.getnnz(axis=1) >= 1).all()
+    expected = np.minimum(np.round(0.25 * counts), counts - 1)
+    np.testing.assert_array_equal(validation.getnnz(axis=1), expected)
+
+
+def test_split_validation_is_seeded_and_zero_fraction_holds_out_nothing():
+    matrix = random_matrix()
+    first = split_validation(matrix, 0.3, np.random.default_rng(1))[1]
+    second = split_validation(matrix, 0.3, np.random.default_rng(1))[1]
+    other = split_validation(matrix, 0.3, np.random.default_rng(2))[1]
+    assert (first != second).nnz == 0
+    assert (first != other).nnz > 0
+    fit, validation = split_validation(matrix, 0.0, np.random.default_rng(0))
+    assert validation.nnz == 0 and fit.nnz == matrix.nnz
