@@ -26,3 +26,9 @@ def test_fetch_command_reports_where_and_how_fast(capsys, movielens):
     assert main(["fetch"]) == 0
     printed = capsys.readouterr().out
     assert "100,000 rows" in printed and "movielens-100k" in printed and "verified in" in printed
+
+
+def test_leave_one_out_table(capsys):
+    assert main(["benchmark", "--models", "Popularity", "--protocol", "leave-one-out"]) == 0
+    printed = capsys.readouterr().out
+    assert "hit_rate@10" in printed and "| Popularity | 0.312 |" in printed
