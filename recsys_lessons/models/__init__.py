@@ -9,6 +9,7 @@ import importlib
 from recsys_lessons.models.base import NotFittedError, RatingPredictor, Recommender
 from recsys_lessons.models.baselines import BiasBaseline, GlobalMean, Popularity, RandomRecommender
 from recsys_lessons.models.content_based import ContentBased
+from recsys_lessons.models.keras_import import import_keras
 from recsys_lessons.models.knn import ItemKNN, UserKNN
 from recsys_lessons.models.linear import EASE
 from recsys_lessons.models.matrix_factorization import ALS, BPR, BiasedMF, ImplicitALS, PureSVD
@@ -26,6 +27,7 @@ _KERAS_MODELS = {"GMF": "ncf", "MLP": "ncf", "NeuMF": "ncf"}
 
 def __getattr__(name):
     if name in _KERAS_MODELS:
+        import_keras()  # First, so TensorFlow's start-up notices stay out of notebooks.
         module = importlib.import_module(f"recsys_lessons.models.{_KERAS_MODELS[name]}")
         return getattr(module, name)
     if name == "ALL_MODELS":  # Every model, the Keras ones included.
