@@ -16,6 +16,7 @@ from recsys_lessons.data.splits import (
     stratified_split,
     temporal_split,
 )
+from recsys_lessons.data.synthetic import synthetic_interactions
 from recsys_lessons.data.toy import load_toy_ratings
 from recsys_lessons.data.validation import check_interactions
 
@@ -37,5 +38,6 @@ __all__ = [
     "sample_negative_indices",
     "sample_negatives",
     "stratified_split",
+    "synthetic_interactions",
     "temporal_split",
 ]
