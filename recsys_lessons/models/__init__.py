@@ -22,7 +22,13 @@ CLASSIC_MODELS = (
 
 # Keras models are imported on first use, because loading TensorFlow takes seconds and most
 # lessons never need it; `from recsys_lessons.models import NeuMF` works as usual.
-_KERAS_MODELS = {"GMF": "ncf", "MLP": "ncf", "NeuMF": "ncf"}
+_KERAS_MODELS = {
+    "GMF": "ncf",
+    "MLP": "ncf",
+    "NeuMF": "ncf",
+    "SharedBottom": "multitask",
+    "MMoE": "multitask",
+}
 
 
 def __getattr__(name):
@@ -49,6 +55,7 @@ __all__ = [
     "ImplicitALS",
     "ItemKNN",
     "MLP",
+    "MMoE",
     "NeuMF",
     "NotFittedError",
     "Popularity",
@@ -56,5 +63,6 @@ __all__ = [
     "RandomRecommender",
     "RatingPredictor",
     "Recommender",
+    "SharedBottom",
     "UserKNN",
 ]
