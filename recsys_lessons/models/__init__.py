@@ -28,6 +28,10 @@ _KERAS_MODELS = {
     "NeuMF": "ncf",
     "SharedBottom": "multitask",
     "MMoE": "multitask",
+    "GRU4Rec": "sequential",
+    "AttentionGRU": "sequential",
+    "DIN": "sequential",
+    "SASRec": "sequential",
 }
 
 
@@ -44,13 +48,16 @@ def __getattr__(name):
 __all__ = [
     "ALL_MODELS",
     "ALS",
+    "AttentionGRU",
     "BPR",
     "BiasBaseline",
     "BiasedMF",
     "CLASSIC_MODELS",
     "ContentBased",
+    "DIN",
     "EASE",
     "GMF",
+    "GRU4Rec",
     "GlobalMean",
     "ImplicitALS",
     "ItemKNN",
@@ -63,6 +70,7 @@ __all__ = [
     "RandomRecommender",
     "RatingPredictor",
     "Recommender",
+    "SASRec",
     "SharedBottom",
     "UserKNN",
 ]
