@@ -37,3 +37,21 @@ def test_errors_inside_still_raise():
         raise ZeroDivisionError("a Python error inside the block")
     restored = os.fstat(2)  # The descriptor points where it did before.
     assert (restored.st_dev, restored.st_ino) == (saved.st_dev, saved.st_ino)
+
+
+FIRST_TRAINING_SCRIPT = """
+import os
+from recsys_lessons.models.keras_import import first_training_quiet
+with first_training_quiet():
+    os.write(2, b"first\\n")
+with first_training_quiet():
+    os.write(2, b"second\\n")
+"""
+
+
+def test_only_the_first_training_is_quiet():
+    result = subprocess.run([sys.executable, "-c", FIRST_TRAINING_SCRIPT], capture_output=True,
+                            text=True, env={**os.environ, "RECSYS_LESSONS_SHOW_TF_LOGS": "0"},
+                            timeout=120)
+    assert result.returncode == 0
+    assert result.stderr == "second\n"

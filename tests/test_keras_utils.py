@@ -1,4 +1,5 @@
-"""The Keras plumbing: seeding, the negative-sampling dataset and the validation split."""
+"""The Keras plumbing: seeding, the negative-sampling dataset, the validation split and the
+optimizer the base class picks."""
 
 import random
 
@@ -8,13 +9,16 @@ import pytest
 import scipy.sparse as sparse
 
 from recsys_lessons.models.keras_utils import (
+    KerasRecommender,
     NegativeSamplingDataset,
     check_fraction,
+    check_non_negative_float,
     check_positive_float,
     labelled_pairs,
     seed_everything,
     split_validation,
 )
+from tests.conftest import make_ratings
 
 
 def random_matrix(num_users=20, num_items=15, density=0.3, seed=0) -> sparse.csr_matrix:
@@ -73,6 +77,11 @@ def test_number_checks_name_the_parameter():
     for bad in (0, -1.0, "0.1", None, float("nan")):
         with pytest.raises(ValueError, match="learning_rate must be a positive number"):
             check_positive_float(bad, "learning_rate")
+    assert check_non_negative_float(0, "decay") == 0.0
+    assert check_non_negative_float(0.25, "decay") == 0.25
+    for bad in (-0.1, "0.1", None, True, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="weight_decay must be a non-negative number"):
+            check_non_negative_float(bad, "weight_decay")
 
 
 # ----------------------------------------------------------------------------- labelled pairs
@@ -214,3 +223,40 @@ def test_split_validation_is_seeded_and_zero_fraction_holds_out_nothing():
     assert (first != other).nnz > 0
     fit, validation = split_validation(matrix, 0.0, np.random.default_rng(0))
     assert validation.nnz == 0 and fit.nnz == matrix.nnz
+
+
+# ----------------------------------------------------------------------------- the base class
+
+
+class DotProduct(KerasRecommender):
+    """σ(p_uᵀq_i): a minimal subclass that, like a model written before weight decay existed,
+    has no `weight_decay` parameter."""
+
+    def __init__(self, embedding_dim=2, num_negatives=1, epochs=1, batch_size=64,
+                 learning_rate=0.01, validation_fraction=0.0, patience=1, random_state=0,
+                 verbose=False):
+        self.embedding_dim = embedding_dim
+        self.num_negatives = num_negatives
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_network(self, num_users, num_items):
+        user = keras.Input(shape=(), dtype="int32", name="user")
+        item = keras.Input(shape=(), dtype="int32", name="item")
+        p_u = keras.layers.Embedding(num_users, self.embedding_dim)(user)
+        q_i = keras.layers.Embedding(num_items, self.embedding_dim)(item)
+        logit = keras.layers.Dot(axes=1)([p_u, q_i])
+        output = keras.layers.Activation("sigmoid")(logit)
+        return keras.Model({"user": user, "item": item}, output)
+
+
+def test_a_subclass_without_weight_decay_trains_with_plain_adam():
+    ratings = make_ratings(num_users=10, num_items=12, density=0.3, seed=1)
+    model = DotProduct().fit(ratings)
+    assert type(model.model_.optimizer) is keras.optimizers.Adam
+    assert model.history_.index.tolist() == [1]

@@ -427,7 +427,8 @@ def test_pure_svd_on_movielens(standard_split):
 
 def test_implicit_als_on_movielens(standard_split):
     train, test = standard_split
-    assert evaluate_ranking(ImplicitALS().fit(train), train, test, k=10)["ndcg@10"] >= 0.38
+    # The defaults reach 0.485 on this split (0.483 to 0.491 over split seeds 0-4).
+    assert evaluate_ranking(ImplicitALS().fit(train), train, test, k=10)["ndcg@10"] >= 0.48
 
 
 def test_bpr_on_movielens(standard_split):

@@ -42,6 +42,26 @@ def native_logs_hidden():
         os.close(null_device)
 
 
+_first_training_done = False
+
+
+@contextlib.contextmanager
+def first_training_quiet():
+    """Hide native notices during the process's first Keras training, and only then.
+
+    TensorFlow logs a memory-allocator notice the first time a Keras dataset runs. Later
+    trainings pass through untouched, so a script's own messages on standard error stay
+    visible.
+    """
+    global _first_training_done
+    if _first_training_done:
+        yield
+        return
+    _first_training_done = True
+    with native_logs_hidden():
+        yield
+
+
 def import_keras():
     """Return the keras module, imported with TensorFlow's native notices hidden."""
     if "keras" in sys.modules:

@@ -25,6 +25,7 @@ import scipy.sparse as sparse
 from recsys_lessons.data.sampling import sample_negative_indices
 from recsys_lessons.data.validation import check_positive_int
 from recsys_lessons.models.base import Recommender
+from recsys_lessons.models.keras_import import first_training_quiet
 
 #: Scoring feeds the network batches of exactly this many (user, item) pairs (the last one is
 #: padded), so a pair gets the same float32 score whichever other pairs share its batch.
@@ -172,6 +173,14 @@ def check_fraction(value, name: str) -> float:
     return float(value)
 
 
+def check_non_negative_float(value, name: str) -> float:
+    """Return `value` as a float >= 0, or raise with a message that says so."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 \
+            or value == float("inf"):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    return float(value)
+
+
 def check_positive_float(value, name: str) -> float:
     """Return `value` as a float > 0, or raise with a message that says so."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -186,14 +195,18 @@ class KerasRecommender(Recommender):
 
         L = −Σ_(u,i)∈𝒴 log ŷ_ui − Σ_(u,j)∈𝒴⁻ log(1 − ŷ_uj)
 
-    with Adam, `num_negatives` fresh negatives per positive each epoch. With
+    with Adam, `num_negatives` fresh negatives per positive each epoch. A `weight_decay` λ > 0
+    trains with AdamW instead: each step also shrinks every weight w by learning_rate · λ · w
+    (decoupled weight decay, Loshchilov & Hutter 2019), which keeps longer training from
+    over-fitting. With
     `validation_fraction` > 0, that share of each user's training items is held out (seeded),
     the validation loss is computed after each epoch against fixed sampled negatives, training
     stops after `patience` epochs without improvement, and the best epoch's weights are kept.
 
     Subclasses store their hyper-parameters in `__init__` (the common ones are `embedding_dim`,
-    `num_negatives`, `epochs`, `batch_size`, `learning_rate`, `validation_fraction`,
-    `patience`, `random_state`, `verbose`) and implement `_build_network(num_users,
+    `num_negatives`, `epochs`, `batch_size`, `learning_rate`, `weight_decay`,
+    `validation_fraction`, `patience`, `random_state`, `verbose`; a subclass without
+    `weight_decay` trains with plain Adam) and implement `_build_network(num_users,
     num_items)`, which returns a Keras model with inputs "user" and "item" (int32 indices,
     shape (batch,)) and an output of shape (batch, 1) in (0, 1).
 
@@ -221,8 +234,18 @@ class KerasRecommender(Recommender):
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.batch_size, "batch_size")
         check_positive_float(self.learning_rate, "learning_rate")
+        check_non_negative_float(getattr(self, "weight_decay", 0.0), "weight_decay")
         check_fraction(self.validation_fraction, "validation_fraction")
         check_positive_int(self.patience, "patience")
+
+    def _optimizer(self) -> keras.optimizers.Optimizer:
+        """Adam, or AdamW when the model has a `weight_decay` > 0."""
+        weight_decay = getattr(self, "weight_decay", 0.0)
+        if weight_decay > 0:
+            return keras.optimizers.AdamW(
+                learning_rate=self.learning_rate, weight_decay=weight_decay
+            )
+        return keras.optimizers.Adam(learning_rate=self.learning_rate)
 
     def _after_build(self, model: keras.Model) -> None:
         """A hook to change the freshly built network before training (NeuMF pretraining)."""
@@ -249,7 +272,7 @@ class KerasRecommender(Recommender):
         model = self._build_network(num_users, num_items)
         self._after_build(model)
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            optimizer=self._optimizer(),
             loss="binary_crossentropy",
         )
         validation_data, callbacks = None, []
@@ -264,16 +287,17 @@ class KerasRecommender(Recommender):
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=self.patience, restore_best_weights=True
             ))
-        history = model.fit(
-            training_data,
-            epochs=self.epochs,
-            validation_data=validation_data,
-            validation_batch_size=SCORING_BATCH_SIZE,
-            callbacks=callbacks,
-            # The dataset shuffles itself with its own seeded generator.
-            shuffle=False,
-            verbose=2 if self.verbose else 0,
-        )
+        with first_training_quiet():
+            history = model.fit(
+                training_data,
+                epochs=self.epochs,
+                validation_data=validation_data,
+                validation_batch_size=SCORING_BATCH_SIZE,
+                callbacks=callbacks,
+                # The dataset shuffles itself with its own seeded generator.
+                shuffle=False,
+                verbose=2 if self.verbose else 0,
+            )
         self.model_ = model
         self.history_ = pd.DataFrame(history.history, index=pd.RangeIndex(
             1, len(history.epoch) + 1, name="epoch"
@@ -312,6 +336,7 @@ __all__ = [
     "KerasRecommender",
     "NegativeSamplingDataset",
     "check_fraction",
+    "check_non_negative_float",
     "check_positive_float",
     "labelled_pairs",
     "seed_everything",

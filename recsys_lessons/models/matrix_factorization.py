@@ -546,7 +546,14 @@ class ImplicitALS(Recommender):
     verbose: show a progress bar on stderr.
 
     α and λ were chosen on a validation split of MovieLens 100K (α in 1–100, λ in 0.1–300,
-    with 64 factors and 15 iterations); ratings as r_ui did slightly better than 0/1.
+    with 64 factors); ratings as r_ui did slightly better than 0/1. The number of iterations
+    was then chosen on validation splits carved from the training part of five standard
+    splits (seeds 0–4): 10 iterations scored a mean validation NDCG@10 of 0.2773, against
+    0.2767 for 15, 0.2771 for 12 and 0.2763 for 20 (10 beat 15 on 4 of the 5 splits), and
+    fit a third faster. Changing one other parameter at a time (48 or 96 factors, α of 1.5
+    or 3, λ of 30 or 80) scored at most 0.2770, and λ far from 50 much less. With these
+    defaults the standard protocol gives NDCG@10 of 0.485, 0.489, 0.488, 0.483 and 0.491 for
+    split seeds 0–4 (lesson 09).
     """
 
     #: Conjugate-gradient steps per half-step; 3 is what the `implicit` library uses.
@@ -557,7 +564,7 @@ class ImplicitALS(Recommender):
         factors: int = 64,
         regularization: float = 50.0,
         alpha: float = 2.0,
-        iterations: int = 15,
+        iterations: int = 10,
         random_state: int | None = 0,
         verbose: bool = False,
     ):

@@ -13,8 +13,19 @@ differ in how they combine them into ŷ_ui, the predicted probability that u int
 
 Training (see `keras_utils.KerasRecommender`) minimises the binary cross-entropy over the
 observed pairs and `num_negatives` sampled unobserved pairs per observed one, drawn fresh
-every epoch, with Adam. The networks are Keras functional models built only from Keras'
-own layers, so `get_config`, `from_config` and `.keras` files work without custom objects.
+every epoch, with Adam (AdamW, with a little weight decay, by default). The networks are
+Keras functional models built only from Keras' own layers, so `get_config`, `from_config`
+and `.keras` files work without custom objects.
+
+The default hyper-parameters were chosen on MovieLens 100k without looking at any test
+data: on a validation split carved out of the training data for the NCF paper's protocol
+(each user's latest training interaction ranked among 99 unrated items, HR@10, averaged over
+three seeds), and on one for the course's standard protocol (NDCG@10 of top-10 lists over
+all unseen items). Training longer helps the first and, without regularisation, hurts the
+second; a weight decay of 0.2 lets GMF and MLP train for 20 epochs and NeuMF for 18, better
+on the first and no worse on the second. Embeddings of 16 or 64, 8 negatives, a larger
+learning rate, an item bias and an L2 penalty on the embeddings did no better. With the
+defaults a NeuMF epoch (about 500,000 pairs) takes about a second on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -162,7 +173,11 @@ _TRAINING_PARAMETERS = """
     batch_size:
         Pairs per gradient step. Large batches keep training fast on a CPU.
     learning_rate:
-        Adam's step size.
+        The step size of Adam (of AdamW when `weight_decay` > 0).
+    weight_decay:
+        Decoupled weight decay λ (AdamW): every step also shrinks each weight w by
+        learning_rate · λ · w. It lets training run longer without over-fitting; 0 trains
+        with plain Adam, as in the paper.
     validation_fraction:
         Share of each user's training items held out to monitor the validation loss; 0 trains
         on everything for exactly `epochs` epochs. With a split, training stops after
@@ -195,9 +210,10 @@ class GMF(KerasRecommender):
         self,
         embedding_dim: int = 32,
         num_negatives: int = 4,
-        epochs: int = 10,
+        epochs: int = 20,
         batch_size: int = 2048,
         learning_rate: float = 0.002,
+        weight_decay: float = 0.2,
         validation_fraction: float = 0.0,
         patience: int = 2,
         random_state: int | None = 0,
@@ -208,6 +224,7 @@ class GMF(KerasRecommender):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
@@ -261,9 +278,10 @@ class MLP(KerasRecommender):
         embedding_dim: int = 32,
         hidden_layers: Sequence[int] = (64, 32, 16),
         num_negatives: int = 4,
-        epochs: int = 10,
+        epochs: int = 20,
         batch_size: int = 2048,
         learning_rate: float = 0.002,
+        weight_decay: float = 0.2,
         validation_fraction: float = 0.0,
         patience: int = 2,
         random_state: int | None = 0,
@@ -275,6 +293,7 @@ class MLP(KerasRecommender):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
@@ -313,7 +332,8 @@ class NeuMF(KerasRecommender):
         with the matching architecture and fine-tuning defaults.
     alpha:
         With `pretrained`, the weight of the GMF branch in the output layer:
-        h = [α·h_GMF ; (1 − α)·h_MLP].
+        h = [α·h_GMF ; (1 − α)·h_MLP]. The paper uses 0.5; 0.7, which leans on GMF, the
+        stronger of the two on MovieLens, did slightly better on validation data.
     """
 
     __doc__ = __doc__.rstrip() + _TRAINING_PARAMETERS
@@ -323,11 +343,12 @@ class NeuMF(KerasRecommender):
         embedding_dim: int = 32,
         hidden_layers: Sequence[int] = (64, 32, 16),
         pretrained: tuple | None = None,
-        alpha: float = 0.5,
+        alpha: float = 0.7,
         num_negatives: int = 4,
-        epochs: int = 10,
+        epochs: int = 18,
         batch_size: int = 2048,
         learning_rate: float = 0.001,
+        weight_decay: float = 0.2,
         validation_fraction: float = 0.0,
         patience: int = 2,
         random_state: int | None = 0,
@@ -341,6 +362,7 @@ class NeuMF(KerasRecommender):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
@@ -355,18 +377,18 @@ class NeuMF(KerasRecommender):
         cls,
         gmf: GMF,
         mlp: MLP,
-        alpha: float = 0.5,
-        epochs: int = 3,
+        alpha: float = 0.7,
+        epochs: int = 2,
         learning_rate: float = 0.0005,
         **parameters,
     ) -> NeuMF:
         """An unfitted NeuMF that starts from a fitted GMF and MLP (the paper's best NeuMF).
 
         The architecture (`embedding_dim`, `hidden_layers`) is taken from the two models, and
-        the defaults suit fine-tuning: the start is already good, so a few epochs at a low
-        learning rate improve it, where the from-scratch defaults (10 epochs at 0.001) would
-        over-fit. Other parameters (num_negatives, random_state, ...) pass through. Fit it on
-        the data GMF and MLP were fitted on. A validation split says less here: GMF and MLP
+        the defaults suit fine-tuning: the start is already good, so two epochs at half the
+        from-scratch learning rate polish it (on validation data, more epochs did not help).
+        Other parameters (num_negatives, weight_decay, random_state, ...) pass through. Fit it
+        on the data GMF and MLP were fitted on. A validation split says less here: GMF and MLP
         were trained on the held-out pairs too.
         """
         return cls(

@@ -1,0 +1,140 @@
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recsys_lessons.augmentation import augment_sequences, crop, mask, reorder
+from tests.conftest import make_ratings
+
+sequences = st.lists(st.integers(0, 50), min_size=1, max_size=30)
+ratios = st.floats(0.05, 1.0)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def is_contiguous_part(part, whole) -> bool:
+    whole, part = list(whole), list(part)
+    return any(whole[start : start + len(part)] == part for start in range(len(whole) + 1))
+
+
+def is_subsequence(part, whole) -> bool:
+    remaining = iter(whole)
+    return all(any(item == candidate for candidate in remaining) for item in part)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sequence=sequences, keep=ratios, seed=seeds)
+def test_crop_keeps_a_contiguous_part_of_the_right_length(sequence, keep, seed):
+    cropped = crop(sequence, keep, np.random.default_rng(seed))
+    assert len(cropped) == max(1, round(keep * len(sequence)))
+    assert is_contiguous_part(cropped, sequence)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sequence=sequences, share=ratios, seed=seeds)
+def test_mask_drops_items_and_keeps_the_order(sequence, share, seed):
+    masked = mask(sequence, share, np.random.default_rng(seed))
+    hidden = min(round(share * len(sequence)), len(sequence) - 1)
+    assert len(masked) == len(sequence) - hidden >= 1
+    assert is_subsequence(masked, sequence)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sequence=sequences, share=ratios, seed=seeds)
+def test_reorder_shuffles_one_contiguous_part_only(sequence, share, seed):
+    reordered = reorder(sequence, share, np.random.default_rng(seed))
+    assert Counter(reordered.tolist()) == Counter(sequence)
+    changed = np.flatnonzero(reordered != np.asarray(sequence))
+    if len(changed):
+        assert changed[-1] - changed[0] + 1 <= round(share * len(sequence))
+
+
+def test_crop_example():
+    assert crop([1, 2, 3, 4, 5], keep=0.6, rng=np.random.default_rng(0)).tolist() == [3, 4, 5]
+
+
+@pytest.mark.parametrize("function", [crop, mask, reorder])
+@pytest.mark.parametrize("ratio", [0, -0.5, 1.5, True, "half"])
+def test_ratios_outside_zero_one_are_rejected(function, ratio):
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+        function([1, 2, 3], ratio, np.random.default_rng(0))
+
+
+def test_two_dimensional_sequences_are_rejected():
+    with pytest.raises(ValueError, match="one-dimensional"):
+        crop([[1, 2], [3, 4]], 0.5, np.random.default_rng(0))
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    return make_ratings(num_users=12, num_items=30, density=0.4, seed=2)
+
+
+def histories(frame: pd.DataFrame) -> dict:
+    ordered = frame.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
+    return {user: group["item_id"].tolist() for user, group in ordered.groupby("user_id")}
+
+
+def test_augmented_users_are_new_and_hold_variants_of_real_histories(ratings):
+    # A rating that names its row (user · 10000 + item) shows where each augmented row came from.
+    labelled = ratings.assign(rating=ratings["user_id"] * 10000.0 + ratings["item_id"])
+    augmented = augment_sequences(labelled, copies=2, seed=0)
+    assert list(augmented.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert augmented["user_id"].min() > ratings["user_id"].max()
+    assert (augmented["rating"] % 10000 == augmented["item_id"]).all()
+    originals = histories(ratings)
+    for _, version in augmented.groupby("user_id"):
+        owners = (version["rating"] // 10000).unique()
+        assert len(owners) == 1  # every item of a version comes from one real user
+        assert len(version) >= 2
+        assert set(version["item_id"]) <= set(originals[owners[0]])
+    # Every real user here has at least 3 items, so each gets 2 versions.
+    assert augmented["user_id"].nunique() == 2 * len(originals)
+
+
+def test_one_method_gives_its_own_kind_of_variant(ratings):
+    originals = histories(ratings)
+    for method, check in [("crop", is_contiguous_part), ("mask", is_subsequence)]:
+        versions = histories(augment_sequences(ratings, methods=method, seed=1))
+        assert all(any(check(version, items) for items in originals.values())
+                   for version in versions.values())
+
+
+def test_augmentation_is_seeded(ratings):
+    first = augment_sequences(ratings, seed=5)
+    pd.testing.assert_frame_equal(first, augment_sequences(ratings, seed=5))
+    assert not first.equals(augment_sequences(ratings, seed=6))
+
+
+def test_short_histories_are_left_alone(ratings):
+    lengths = ratings.groupby("user_id").size()
+    augmented = augment_sequences(ratings, min_length=int(lengths.max()), seed=0)
+    assert augmented["user_id"].nunique() == int((lengths == lengths.max()).sum())
+    empty = augment_sequences(ratings, min_length=10_000)
+    assert empty.empty and list(empty.columns) == ["user_id", "item_id", "rating", "timestamp"]
+
+
+def test_implicit_data_has_no_rating_column(ratings):
+    augmented = augment_sequences(ratings.drop(columns="rating"), seed=0)
+    assert list(augmented.columns) == ["user_id", "item_id", "timestamp"]
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"methods": ("crop", "shuffle")}, "methods must be"),
+    ({"methods": ()}, "methods must be"),
+    ({"copies": 0}, "copies"),
+    ({"ratios": {"crop": 2.0}}, r"in \(0, 1\]"),
+    ({"ratios": {"rotate": 0.5}}, "unknown method"),
+])
+def test_bad_arguments_raise_clear_errors(ratings, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        augment_sequences(ratings, **arguments)
+
+
+def test_needs_timestamps_and_integer_user_ids(ratings):
+    with pytest.raises(ValueError, match="timestamp"):
+        augment_sequences(ratings.drop(columns="timestamp"))
+    with pytest.raises(ValueError, match="integers"):
+        augment_sequences(ratings.assign(user_id=ratings["user_id"].astype(str)))

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import scipy.sparse as sparse
+
+from recsys_lessons.data.sampling import sample_negative_indices
+from recsys_lessons.models import BPR
+from recsys_lessons.negatives import NegativeSamplingBPR, hard_negative_indices
+from tests.conftest import make_ratings
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    return make_ratings(num_users=25, num_items=40, density=0.25, seed=4)
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    rng = np.random.default_rng(0)
+    return sparse.csr_matrix((rng.random((20, 30)) < 0.3).astype(float))
+
+
+def by_item_index(users, items):
+    return items.astype(float)
+
+
+def test_hard_negatives_are_the_best_scored_candidates(matrix):
+    users = np.arange(20).repeat(3)
+    hard = hard_negative_indices(matrix, users, by_item_index, np.random.default_rng(1), 5)
+    # The same generator state draws the same candidates; the hard one is their maximum.
+    candidates = sample_negative_indices(matrix, users, 5, np.random.default_rng(1))
+    np.testing.assert_array_equal(hard, candidates.max(axis=1))
+    assert not matrix[users, hard].any()  # never a positive
+
+
+def test_one_candidate_is_plain_sampling(matrix):
+    users = np.arange(20)
+    hard = hard_negative_indices(matrix, users, by_item_index, np.random.default_rng(2), 1)
+    plain = sample_negative_indices(matrix, users, 1, np.random.default_rng(2))[:, 0]
+    np.testing.assert_array_equal(hard, plain)
+
+
+def test_more_candidates_give_harder_negatives(matrix):
+    users = np.arange(20).repeat(50)
+    means = [hard_negative_indices(matrix, users, by_item_index, np.random.default_rng(3),
+                                   count).mean() for count in (1, 4, 16)]
+    assert means[0] < means[1] < means[2]
+
+
+def test_a_score_of_the_wrong_shape_is_rejected(matrix):
+    with pytest.raises(ValueError, match="shape"):
+        hard_negative_indices(matrix, np.arange(3), lambda users, items: items[:, 0],
+                              np.random.default_rng(0), 4)
+
+
+def test_uniform_negatives_give_exactly_bpr(ratings):
+    settings = dict(factors=8, epochs=3, batch_size=64, random_state=5)
+    ours = NegativeSamplingBPR(negatives="uniform", **settings).fit(ratings)
+    reference = BPR(**settings).fit(ratings)
+    np.testing.assert_array_equal(ours.user_factors_, reference.user_factors_)
+    np.testing.assert_array_equal(ours.item_bias_, reference.item_bias_)
+
+
+@pytest.mark.parametrize("negatives", ["popularity", "hard"])
+def test_other_strategies_train_deterministically(ratings, negatives):
+    settings = dict(negatives=negatives, factors=8, epochs=3, batch_size=64, random_state=1)
+    first = NegativeSamplingBPR(**settings).fit(ratings)
+    again = NegativeSamplingBPR(**settings).fit(ratings)
+    np.testing.assert_array_equal(first.item_factors_, again.item_factors_)
+    uniform = NegativeSamplingBPR(**{**settings, "negatives": "uniform"}).fit(ratings)
+    assert not np.array_equal(first.item_factors_, uniform.item_factors_)
+    assert len(first.history_) == 3 and np.isfinite(first.history_["train_loss"]).all()
+    recommendations = first.recommend(ratings["user_id"].unique()[:3], k=5)
+    assert len(recommendations) == 15
+
+
+def test_hard_negatives_lose_more_than_uniform_ones(ratings):
+    # Hard negatives are scored high by the model, so the training loss −ln σ(x̂_ui − x̂_uj)
+    # stays larger than with uniform negatives.
+    settings = dict(factors=8, epochs=5, batch_size=64, random_state=0)
+    uniform = NegativeSamplingBPR(negatives="uniform", **settings).fit(ratings)
+    hard = NegativeSamplingBPR(negatives="hard", **settings).fit(ratings)
+    assert hard.history_["train_loss"].iloc[-1] > uniform.history_["train_loss"].iloc[-1]
+
+
+@pytest.mark.parametrize(("parameters", "message"), [
+    ({"negatives": "adversarial"}, "negatives must be one of"),
+    ({"negatives": "hard", "num_candidates": 0}, "num_candidates"),
+])
+def test_bad_parameters_raise_clear_errors(ratings, parameters, message):
+    with pytest.raises(ValueError, match=message):
+        NegativeSamplingBPR(**parameters).fit(ratings)
+
+
+def test_unfitted_model_raises_and_parameters_round_trip():
+    model = NegativeSamplingBPR(negatives="hard", num_candidates=3, factors=4)
+    assert model.clone().get_params() == model.get_params()
+    with pytest.raises(ValueError, match="not fitted"):
+        model.recommend([1])

@@ -1,0 +1,243 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recsys_lessons.evaluation import evaluate_ranking
+from recsys_lessons.models import EASE, ImplicitALS, ItemKNN, Popularity
+from recsys_lessons.tuning import (
+    Categorical,
+    Integer,
+    Real,
+    bayesian_search,
+    check_space,
+    random_search,
+    sample_parameters,
+    validation_split,
+)
+from tests.conftest import make_ratings
+
+
+@pytest.fixture(scope="module")
+def ratings():
+    return make_ratings(num_users=30, num_items=40, density=0.3, seed=1)
+
+
+def without_time(trials: pd.DataFrame) -> pd.DataFrame:
+    return trials.drop(columns="seconds")
+
+
+class LayeredPopularity(Popularity):
+    """Popularity with a tuple-valued parameter (like a model's hidden layer widths), and one
+    that makes training fail, to test the search machinery without a slow model."""
+
+    def __init__(self, layers=(1,), shift: float = 0.0):
+        self.layers = layers
+        self.shift = shift
+
+    def _fit(self, ratings):
+        if self.shift > 1:
+            raise FloatingPointError("diverged")
+        super()._fit(ratings)
+        self.shift_ = self.shift * len(self.layers)
+
+    def _score_users(self, user_indices):
+        # The parameters tilt the counts towards later items, so trials score differently.
+        return super()._score_users(user_indices) + self.shift_ * np.arange(
+            len(self.item_counts_)
+        )
+
+
+# ----------------------------------------------------------------------------- the space
+
+
+def test_lists_become_categorical_and_bounds_are_kept():
+    space = check_space({"k": [5, 10], "shrinkage": Real(0, 50)}, ItemKNN())
+    assert space["k"] == Categorical((5, 10))
+    assert space["shrinkage"] == Real(0, 50)
+
+
+@pytest.mark.parametrize(("space", "message"), [
+    ({}, "non-empty dict"),
+    ([("k", [1, 2])], "non-empty dict"),
+    ({"neighbours": [5, 10]}, "no parameter"),
+    ({"k": Integer(10, 10)}, "low < high"),
+    ({"k": Integer(20, 10)}, "low < high"),
+    ({"k": Integer(1.5, 10)}, "must be integers"),
+    ({"shrinkage": Real(0, 10, log=True)}, "needs low > 0"),
+    ({"shrinkage": Real(0, math.inf)}, "finite numbers"),
+    ({"shrinkage": Real("a", 1)}, "finite numbers"),
+    ({"k": Categorical([])}, "no choices"),
+    ({"k": 5}, "must be Real"),
+])
+def test_bad_spaces_raise_clear_errors(space, message):
+    with pytest.raises(ValueError, match=message):
+        check_space(space, ItemKNN())
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    low=st.integers(1, 1000), width=st.integers(1, 1000), log=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_draws_stay_inside_their_bounds(low, width, log, seed):
+    space = {"integer": Integer(low, low + width, log=log),
+             "real": Real(float(low), float(low + width), log=log),
+             "choice": Categorical(("a", (1, 2), None))}
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        drawn = sample_parameters(space, rng)
+        assert isinstance(drawn["integer"], int) and low <= drawn["integer"] <= low + width
+        assert low <= drawn["real"] <= low + width
+        assert drawn["choice"] in space["choice"].choices
+
+
+def test_log_draws_cover_every_order_of_magnitude_evenly():
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_parameters({"x": Real(1, 1000, log=True)}, rng)["x"]
+                      for _ in range(3000)])
+    per_decade = np.histogram(np.log10(draws), bins=[0, 1, 2, 3])[0] / len(draws)
+    np.testing.assert_allclose(per_decade, 1 / 3, atol=0.04)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("protocol", ["stratified", "leave_one_out"])
+def test_validation_split_partitions_the_training_data(ratings, protocol):
+    fit_part, validation = validation_split(ratings, protocol=protocol, seed=3)
+    assert len(fit_part) + len(validation) == len(ratings)
+    assert sorted(fit_part.index.append(validation.index)) == sorted(ratings.index)
+    assert set(validation["user_id"]) <= set(fit_part["user_id"])
+    if protocol == "leave_one_out":
+        assert validation["user_id"].is_unique
+
+
+def test_validation_split_rejects_an_unknown_protocol(ratings):
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        validation_split(ratings, protocol="temporal")
+
+
+# ----------------------------------------------------------------------------- searches
+
+
+def test_random_search_is_the_loop_written_by_hand(ratings):
+    space = {"regularization": Real(1, 500, log=True)}
+    result = random_search(EASE(), space, ratings, n_trials=4, seed=7)
+    # From scratch: the same draws, each model fitted on the fit part, scored on validation.
+    fit_part, validation = validation_split(ratings, seed=7)
+    rng = np.random.default_rng(7)
+    by_hand = []
+    for _ in range(4):
+        parameters = sample_parameters(space, rng)
+        model = EASE(**parameters).fit(fit_part)
+        by_hand.append((parameters["regularization"],
+                        evaluate_ranking(model, fit_part, validation, k=10)["ndcg@10"]))
+    np.testing.assert_allclose(result.trials[["regularization", "ndcg@10"]].to_numpy(), by_hand)
+    assert list(result.trials.columns) == ["trial", "regularization", "ndcg@10", "seconds"]
+    best = int(np.argmax([value for _, value in by_hand]))
+    assert result.best_params == {"regularization": by_hand[best][0]}
+    assert result.best_value == by_hand[best][1]
+
+
+def test_searches_are_deterministic_for_a_seed(ratings):
+    space = {"factors": Integer(2, 8), "regularization": Real(0.1, 10, log=True)}
+    model = ImplicitALS(iterations=2)
+    for search in (random_search, bayesian_search):
+        first = search(model, space, ratings, n_trials=5, seed=3)
+        again = search(model, space, ratings, n_trials=5, seed=3)
+        other = search(model, space, ratings, n_trials=5, seed=4)
+        pd.testing.assert_frame_equal(without_time(first.trials), without_time(again.trials))
+        assert not without_time(first.trials).equals(without_time(other.trials))
+
+
+def test_bayesian_search_starts_from_the_given_parameters(ratings):
+    space = {"regularization": Real(1, 1000, log=True)}
+    result = bayesian_search(EASE(), space, ratings, n_trials=6, seed=0,
+                             initial_params=[{"regularization": 500.0}])
+    assert len(result.trials) == 6
+    assert result.trials.loc[0, "regularization"] == 500.0
+    assert result.best_value == result.trials["ndcg@10"].max()
+    assert result.trials["regularization"].between(1, 1000).all()
+
+
+def test_bayesian_search_rejects_incomplete_initial_parameters(ratings):
+    with pytest.raises(ValueError, match="every searched parameter"):
+        bayesian_search(ImplicitALS(), {"factors": [2, 4], "alpha": Real(1, 2)}, ratings,
+                        n_trials=2, initial_params=[{"factors": 2}])
+
+
+def test_tuple_choices_round_trip_through_optuna(ratings):
+    space = {"layers": Categorical([(1,), (2, 2)]), "shift": Real(0.0, 0.5)}
+    result = bayesian_search(LayeredPopularity(), space, ratings, n_trials=4, seed=0)
+    assert set(result.trials["layers"]) <= {(1,), (2, 2)}
+    assert result.best_params["layers"] in space["layers"].choices
+    assert len(result.study().trials) == 4
+
+
+def test_a_diverged_trial_is_recorded_as_failed(ratings):
+    space = {"shift": Categorical([0.0, 5.0])}
+    for search in (random_search, bayesian_search):
+        result = search(LayeredPopularity(), space, ratings, n_trials=6, seed=0)
+        failed = result.trials["shift"] == 5.0
+        assert failed.any() and result.trials.loc[failed, "ndcg@10"].isna().all()
+        assert result.best_params == {"shift": 0.0}
+    with pytest.raises(FloatingPointError, match="Every trial failed"):
+        random_search(LayeredPopularity(), {"shift": [5.0, 6.0]}, ratings, n_trials=2)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"metric": "ndcg"}, "name@k"),
+    ({"metric": "accuracy@10"}, "name@k"),
+    ({"metric": "ndcg@0"}, "name@k"),
+    ({"n_trials": 0}, "n_trials"),
+    ({"protocol": "random"}, "protocol"),
+])
+def test_bad_search_arguments_raise_clear_errors(ratings, arguments, message):
+    for search in (random_search, bayesian_search):
+        with pytest.raises(ValueError, match=message):
+            search(EASE(), {"regularization": Real(1, 10)}, ratings, **arguments)
+
+
+def test_another_metric_and_the_leave_one_out_protocol(ratings):
+    result = random_search(ItemKNN(), {"k": Integer(2, 20)}, ratings, n_trials=3,
+                           metric="hit_rate@5", protocol="leave_one_out")
+    assert "hit_rate@5" in result.trials.columns
+    assert result.trials["hit_rate@5"].between(0, 1).all()
+
+
+def test_best_model_is_unfitted_and_carries_the_best_parameters(ratings):
+    result = random_search(ItemKNN(k=3), {"shrinkage": Real(0, 20)}, ratings, n_trials=3)
+    model = result.best_model()
+    assert model.shrinkage == result.best_params["shrinkage"] and model.k == 3
+    assert not hasattr(model, "user_map_")
+
+
+def test_importance_shares_sum_to_one(ratings):
+    space = {"factors": Integer(2, 8), "alpha": Real(0.5, 20, log=True)}
+    result = random_search(ImplicitALS(iterations=2), space, ratings, n_trials=6)
+    importance = result.importance(seed=0)
+    assert set(importance.index) == set(space)
+    assert importance.sum() == pytest.approx(1.0)
+    pd.testing.assert_series_equal(importance, result.importance(seed=0))
+    single = random_search(EASE(), {"regularization": Real(1, 10)}, ratings, n_trials=1)
+    with pytest.raises(ValueError, match="at least 2 finished trials"):
+        single.importance()
+
+
+def test_keras_models_train_with_early_stopping(ratings):
+    from recsys_lessons.models import GMF
+
+    model = GMF(embedding_dim=4, epochs=3, batch_size=256, patience=1)
+    result = random_search(model, {"learning_rate": Real(0.001, 0.05, log=True)}, ratings,
+                           n_trials=1)
+    assert result.model.validation_fraction > 0 and model.validation_fraction == 0
+    assert result.trials["epochs"].between(1, 3).all()
+    assert result.best_model().validation_fraction == result.model.validation_fraction
+    # Switched off, the trials train for exactly `epochs` on everything.
+    plain = random_search(model, {"learning_rate": Real(0.001, 0.05)}, ratings, n_trials=1,
+                          early_stopping=False)
+    assert "epochs" not in plain.trials.columns and plain.model.validation_fraction == 0
