@@ -728,10 +728,20 @@ class DPMatrixFactorization(Recommender):
     user_factors: "shared" or "local", see above.
     random_state: seed of the initial factors, the sampling and the noise.
 
-    The defaults were chosen on the standard split of MovieLens 100K (k in 8–32, w in
-    1–30, η in 0.01–0.05, 10–50 epochs, batch 128–943 users) for a curve of NDCG@10 against
-    ε that stays monotone; a fit takes about a second of CPU time. (Choosing them on the data
-    itself is not private; a real system would tune on public or synthetic data.)
+    How the defaults were chosen: on a validation split carved from the training part of
+    MovieLens 100K's standard split, ``stratified_split(train, 0.25, seed=1)``, so that the
+    standard test split was never looked at. A coordinate search (k in 1–32, w in 1–20,
+    η in 0.003–0.1, 10–40 epochs, batches of 64–943 users, C in 0.1–10, λ in 0–0.01) scored
+    each setting by its mean validation NDCG@10 at ε = 0.5, 2 and 8 in "shared" mode; the
+    finalists were then compared over three seeds in both modes. The smallest model won:
+    one factor (mean NDCG@10 0.137, against 0.128 for 4 factors and 0.090 for 16 factors
+    with η = 0.03 and w = 5), because the noise reaches every parameter while 943 users give
+    little signal. More factors pay off with less noise or local user vectors: in "local"
+    mode 16 factors beat one at ε = 8 and lose at ε = 0.5. C hardly matters: every user's
+    gradient is clipped, so the sum and the noise scale together and Adam divides the scale
+    out (C = 0.1, 1 and 10 gave the same scores). A fit takes one or two seconds of CPU time.
+    The search itself looked at private data, which ε does not cover: a real system would
+    tune on public or synthetic data, or account for the search (Papernot & Steinke 2022).
 
     Attributes
     ----------
@@ -750,12 +760,12 @@ class DPMatrixFactorization(Recommender):
         noise_multiplier: float | None = None,
         delta: float = 1e-5,
         clip_norm: float = 1.0,
-        factors: int = 16,
-        learning_rate: float = 0.03,
+        factors: int = 1,
+        learning_rate: float = 0.01,
         regularization: float = 0.0,
         epochs: int = 20,
         batch_size: int | None = 256,
-        positive_weight: float = 5.0,
+        positive_weight: float = 10.0,
         user_factors: str = "shared",
         random_state: int | None = 0,
     ):
