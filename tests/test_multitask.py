@@ -350,6 +350,27 @@ def test_a_task_weight_of_zero_switches_the_task_off(name, train):
                                   ["rating"])
 
 
+def test_a_rating_only_model_trains_on_the_rated_pairs_alone(train):
+    # Its sampled pairs would count in no loss, so none are drawn, and its batches hold as
+    # many rated pairs as a batch with negatives: batch_size // (1 + num_negatives).
+    rating_only = tiny_model("MMoE", train, task_weights={"interaction": 0.0, "rating": 1.0})
+    both = tiny_model("MMoE", train)
+    steps = {name: int(model.fit(train).model_.optimizer.iterations)
+             for name, model in (("rating only", rating_only), ("both", both))}
+    epochs, batch_size, positives = TINY_TRAINING["epochs"], TINY_TRAINING["batch_size"], len(train)
+    assert steps["rating only"] == epochs * -(-positives // (batch_size // 5))
+    assert steps["both"] == epochs * -(-positives * 5 // batch_size)
+
+
+def test_sample_examples_with_no_negatives_gives_the_rated_pairs(train):
+    matrix = tiny_model("MMoE", train).fit(train)._rating_matrix(train)
+    examples = sample_examples(matrix, 0, np.random.default_rng(0))
+    assert len(examples["user"]) == matrix.nnz
+    assert (examples["interaction"] == 1).all() and not np.isnan(examples["rating"]).any()
+    with pytest.raises(ValueError, match="num_negatives"):
+        sample_examples(matrix, -1, np.random.default_rng(0))
+
+
 def evaluate_on_one_batch(model, examples, targets, weights) -> dict:
     """The compiled losses of `model.model_` on `examples`, all in one batch."""
     inputs = {"user": examples["user"], "item": examples["item"]}

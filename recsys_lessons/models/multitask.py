@@ -241,9 +241,12 @@ def sample_examples(
     Every stored entry (u, i, r_ui) of `rating_matrix` is a positive: interaction 1, rating
     r_ui. Each positive is followed by `num_negatives` items u never rated (never a stored
     entry of `exclude`, by default `rating_matrix` itself): interaction 0, rating NaN, since
-    nobody knows what u would think of them. Returns the arrays "user", "item" (int32),
-    "interaction" and "rating" (float32), unshuffled.
+    nobody knows what u would think of them. `num_negatives` may be 0 (rated pairs only).
+    Returns the arrays "user", "item" (int32), "interaction" and "rating" (float32),
+    unshuffled.
     """
+    if num_negatives != 0:
+        check_positive_int(num_negatives, "num_negatives")
     exclude = rating_matrix if exclude is None else exclude
     coo = sparse.csr_matrix(rating_matrix).tocoo()
     users, items = coo.row.astype(np.int64), coo.col.astype(np.int64)
@@ -344,7 +347,9 @@ class MultiTaskDataset(keras.utils.PyDataset):
         super().__init__(**kwargs)
         self.rating_matrix = sparse.csr_matrix(rating_matrix)
         self.tasks = dict(tasks)
-        self.num_negatives = check_positive_int(num_negatives, "num_negatives")
+        # 0 negatives is allowed: a model whose interaction tasks are all switched off
+        # trains on the rated pairs alone.
+        self.num_negatives = num_negatives
         self.batch_size = check_positive_int(batch_size, "batch_size")
         self.exclude = exclude
         self.item_domains = item_domains
@@ -592,7 +597,9 @@ _COMMON_PARAMETERS = """
         Dropout rate on the input of the preference task's tower while training. That task
         sees the rated pairs only, a fifth of the examples, and over-fits first.
     num_negatives:
-        Never-rated items sampled per rated pair, fresh every epoch.
+        Never-rated items sampled per rated pair, fresh every epoch. When every interaction
+        task has weight 0, none are drawn (they would count in no loss), and each batch holds
+        batch_size / (1 + num_negatives) rated pairs, as many as a batch with negatives.
     epochs, batch_size, learning_rate:
         Passes over the rated pairs, pairs per Adam step, Adam's step size.
     validation_fraction:
@@ -809,10 +816,18 @@ class MultiTaskRecommender(KerasRecommender):
         fit_pairs, validation_pairs = split_validation(
             self.user_items_, self.validation_fraction, np.random.default_rng(split_seed)
         )
+        # With every interaction task switched off, a sampled pair counts in no loss, so
+        # drawing it would only cost time (four fifths of it, with 4 negatives). Such a model
+        # trains on the rated pairs alone, in batches of as many rated pairs as a batch with
+        # negatives holds on average, so it takes the same number of steps per epoch.
+        ranking_off = all(self.task_weights_[name] == 0
+                          for name, kind in self.tasks_.items() if kind == "interaction")
         training_data = MultiTaskDataset(
-            _with_values(fit_pairs, rating_matrix), self.tasks_, self.num_negatives,
-            self.batch_size, seed=training_seed, exclude=self.user_items_,
-            item_domains=self._item_domains_,
+            _with_values(fit_pairs, rating_matrix), self.tasks_,
+            0 if ranking_off else self.num_negatives,
+            max(1, self.batch_size // (1 + self.num_negatives)) if ranking_off
+            else self.batch_size,
+            seed=training_seed, exclude=self.user_items_, item_domains=self._item_domains_,
         )
         num_users, num_items = self.user_items_.shape
         model = self._build_network(num_users, num_items)
@@ -1047,9 +1062,10 @@ class MMoE(MultiTaskRecommender):
 
     The defaults were chosen on a validation split carved from the training part of MovieLens
     100K's leave-one-out split (each user's second-latest rating). On the test part, MMoE()
-    reaches HR@10 ≈ 0.58 under the sampled protocol and an RMSE ≈ 1.02 on the held-out
-    ratings, about as good as the same network trained on either task alone for ranking, and
-    better for ratings.
+    reaches HR@10 ≈ 0.57 under the sampled protocol and an RMSE ≈ 1.03 on the held-out
+    ratings, within noise of the same network trained on either task alone (HR@10 ≈ 0.59
+    for ranking only, RMSE ≈ 1.03 for ratings only). Four epochs take about 35 s on two
+    CPU cores.
 
     Parameters
     ----------
@@ -1074,9 +1090,9 @@ class MMoE(MultiTaskRecommender):
         tower_layers: Sequence[int] = (16,),
         preference_dropout: float = 0.3,
         num_negatives: int = 4,
-        epochs: int = 6,
+        epochs: int = 4,
         batch_size: int = 4096,
-        learning_rate: float = 0.006,
+        learning_rate: float = 0.01,
         validation_fraction: float = 0.0,
         patience: int = 2,
         random_state: int | None = 0,
