@@ -27,12 +27,7 @@ import scipy.sparse as sparse
 
 from recsys_lessons.data.sampling import item_probabilities, sample_negative_indices
 from recsys_lessons.data.validation import check_positive_int
-from recsys_lessons.models.matrix_factorization import (
-    BPR,
-    check_non_negative,
-    check_positive,
-    progress,
-)
+from recsys_lessons.models.matrix_factorization import BPR
 
 #: The negative-sampling strategies of `NegativeSamplingBPR`.
 NEGATIVE_STRATEGIES = ("uniform", "popularity", "hard")
@@ -112,54 +107,23 @@ class NegativeSamplingBPR(BPR):
             raise ValueError(
                 f"negatives must be one of {NEGATIVE_STRATEGIES}, got {self.negatives!r}."
             )
-        num_candidates = check_positive_int(self.num_candidates, "num_candidates")
-        factors = check_positive_int(self.factors, "factors")
-        learning_rate = check_positive(self.learning_rate, "learning_rate")
-        regularization = check_non_negative(self.regularization, "regularization")
-        epochs = check_positive_int(self.epochs, "epochs")
-        batch_size = check_positive_int(self.batch_size, "batch_size")
-        # The same draws, in the same order, as BPR._fit: with negatives="uniform" the two
-        # give the same model for the same random_state.
-        rng = np.random.default_rng(self.random_state)
-        interactions = self.user_items_.tocoo()
-        self.user_factors_ = rng.normal(0.0, 0.1, (len(self.user_map_), factors))
-        self.item_factors_ = rng.normal(0.0, 0.1, (len(self.item_map_), factors))
-        self.item_bias_ = np.zeros(len(self.item_map_))
-        probabilities = (item_probabilities(self.user_items_, "popularity")
-                         if self.negatives == "popularity" else None)
+        self._num_candidates = check_positive_int(self.num_candidates, "num_candidates")
+        self._probabilities = (item_probabilities(self.user_items_, "popularity")
+                               if self.negatives == "popularity" else None)
+        # BPR's training loop, with this class's negatives: with negatives="uniform" it makes
+        # the same draws in the same order as BPR, so the two give the same model.
+        super()._fit(ratings)
 
-        history = []
-        bar = progress(epochs, self.verbose, "BPR epochs")
-        for epoch in bar:
-            order = rng.permutation(interactions.nnz)
-            users, positives = interactions.row[order], interactions.col[order]
-            if self.negatives != "hard":
-                negatives = sample_negative_indices(
-                    self.user_items_, users, 1, rng, probabilities
-                )[:, 0]
-            total_loss = 0.0
-            for start in range(0, len(users), batch_size):
-                batch = slice(start, start + batch_size)
-                if self.negatives == "hard":
-                    # Scored with the factors as they are now, so the negatives stay hard
-                    # as the model learns.
-                    batch_negatives = hard_negative_indices(
-                        self.user_items_, users[batch], self._pair_scores, rng, num_candidates
-                    )
-                else:
-                    batch_negatives = negatives[batch]
-                total_loss += self._step(
-                    users[batch], positives[batch], batch_negatives, learning_rate,
-                    regularization,
-                )
-            history.append((epoch + 1, total_loss / len(users)))
-            bar.set_postfix(train_loss=total_loss / len(users))
-        self.history_ = pd.DataFrame(history, columns=["epoch", "train_loss"])
-        if not np.isfinite(self.user_factors_).all():
-            raise FloatingPointError(
-                "BPR diverged (factors became inf or NaN): lower learning_rate or raise "
-                "regularization."
+    def _negative_sampler(self, users: np.ndarray, rng: np.random.Generator):
+        if self.negatives == "hard":
+            # Drawn batch by batch and scored with the factors as they are then, so the
+            # negatives stay hard as the model learns.
+            return lambda batch: hard_negative_indices(
+                self.user_items_, users[batch], self._pair_scores, rng, self._num_candidates
             )
-
+        negatives = sample_negative_indices(
+            self.user_items_, users, 1, rng, self._probabilities
+        )[:, 0]
+        return lambda batch: negatives[batch]
 
 __all__ = ["NEGATIVE_STRATEGIES", "NegativeSamplingBPR", "hard_negative_indices"]

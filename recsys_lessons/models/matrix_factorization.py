@@ -691,12 +691,12 @@ class BPR(Recommender):
         for epoch in bar:
             order = rng.permutation(interactions.nnz)
             users, positives = interactions.row[order], interactions.col[order]
-            negatives = sample_negative_indices(self.user_items_, users, 1, rng)[:, 0]
+            negatives_of = self._negative_sampler(users, rng)
             total_loss = 0.0
             for start in range(0, len(users), batch_size):
                 batch = slice(start, start + batch_size)
                 total_loss += self._step(
-                    users[batch], positives[batch], negatives[batch], learning_rate,
+                    users[batch], positives[batch], negatives_of(batch), learning_rate,
                     regularization,
                 )
             history.append((epoch + 1, total_loss / len(users)))
@@ -707,6 +707,15 @@ class BPR(Recommender):
                 "BPR diverged (factors became inf or NaN): lower learning_rate or raise "
                 "regularization."
             )
+
+    def _negative_sampler(self, users: np.ndarray, rng: np.random.Generator):
+        """The negatives j of one epoch: a function from a batch (a slice of `users`) to j.
+
+        BPR draws one uniform never-rated item per triple, all at the start of the epoch.
+        `negatives.NegativeSamplingBPR` overrides this to try other strategies.
+        """
+        negatives = sample_negative_indices(self.user_items_, users, 1, rng)[:, 0]
+        return lambda batch: negatives[batch]
 
     def _step(self, users, positives, negatives, learning_rate, regularization) -> float:
         """One SGD step on a mini-batch of triples; returns the batch's summed −ln σ."""
