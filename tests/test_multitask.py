@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sparse
 
 from recsys_lessons.data import leave_one_out
-from recsys_lessons.data.interactions import UnknownIdError
+from recsys_lessons.data.interactions import UnknownIdError, interaction_matrix
 from recsys_lessons.evaluation import evaluate_ranking
 from recsys_lessons.models.baselines import Popularity
 from recsys_lessons.models.content_based import synthetic_items
@@ -363,7 +363,7 @@ def test_a_rating_only_model_trains_on_the_rated_pairs_alone(train):
 
 
 def test_sample_examples_with_no_negatives_gives_the_rated_pairs(train):
-    matrix = tiny_model("MMoE", train).fit(train)._rating_matrix(train)
+    matrix, _, _ = interaction_matrix(train, values="rating")
     examples = sample_examples(matrix, 0, np.random.default_rng(0))
     assert len(examples["user"]) == matrix.nnz
     assert (examples["interaction"] == 1).all() and not np.isnan(examples["rating"]).any()
