@@ -27,8 +27,8 @@ no worse on the second. Embeddings of 16 or 64, 8 negatives, an item bias and an
 on the embeddings did no better.
 
 Batches of 4096 pairs instead of 2048 then halved the steps per epoch, which is what a CPU
-pays for (seed 0, the same two validation splits; validation HR@10 on the first, NDCG@10 on
-the second):
+pays for. They were compared on one validation split of each kind (seed 0): validation
+HR@10 for the NCF protocol, then NDCG@10 for the standard one:
 
 - GMF and MLP at learning rate 0.003 (was 0.002), 20 epochs: GMF .683 / .248 against
   .687 / .255 before, MLP .660 / .242 against .656 / .239; they train in about 50% and 65%
