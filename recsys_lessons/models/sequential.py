@@ -990,7 +990,11 @@ class SASRec(SequentialRecommender):
     Parameters
     ----------
     num_blocks:
-        Self-attention blocks stacked (2 in the paper).
+        Self-attention blocks stacked (2 in the paper). One block is the default here: on a
+        validation split of MovieLens 100K (`leave_one_out` of the leave-one-out training
+        set, seeds 0 and 1) one block trained for 15 epochs scored 0.742 HR@10 and 0.455
+        NDCG@10 on average, two blocks for 20 epochs 0.746 and 0.454, in under half the
+        training time (about 28 s against 64 s on 2 CPU cores).
     num_heads:
         Attention heads per block (1 in the paper); must divide embedding_dim.
     """
@@ -1001,10 +1005,10 @@ class SASRec(SequentialRecommender):
         self,
         max_length: int = 50,
         embedding_dim: int = 64,
-        num_blocks: int = 2,
+        num_blocks: int = 1,
         num_heads: int = 1,
         num_negatives: int = 1,
-        epochs: int = 20,
+        epochs: int = 15,
         batch_size: int = 64,
         learning_rate: float = 0.005,
         dropout: float = 0.2,
