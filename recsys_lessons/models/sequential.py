@@ -992,7 +992,7 @@ class SASRec(SequentialRecommender):
     num_blocks:
         Self-attention blocks stacked (2 in the paper). One block is the default here: on a
         validation split of MovieLens 100K (`leave_one_out` of the leave-one-out training
-        set, seeds 0 and 1) one block trained for 15 epochs scored 0.742 HR@10 and 0.455
+        set, random_state 0 and 1) one block trained for 15 epochs scored 0.742 HR@10 and 0.455
         NDCG@10 on average, two blocks for 20 epochs 0.746 and 0.454, in under half the
         training time (about 28 s against 64 s on 2 CPU cores).
     num_heads:
