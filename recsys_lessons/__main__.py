@@ -2,9 +2,12 @@
 
 Commands
 --------
-benchmark [--models NAME ...] [--k 10] [--protocol standard|leave-one-out]
+benchmark [--models NAME ...] [--k 10] [--protocol standard|leave-one-out] [--record]
     The leaderboard on MovieLens 100K under the standard or the leave-one-out protocol
-    (see `recsys_lessons.benchmark`).
+    (see `recsys_lessons.benchmark`). --record also keeps the rows in
+    recsys_lessons/recorded/, where lesson 08 and the README tests read them.
+benchmark-record [--protocol standard|leave-one-out]
+    Print the recorded leaderboard without training anything.
 benchmark-metrics
     Time `ranking_metrics` on 5 million synthetic held-out rows (5,000 users × 1,000 items
     each from a 10,000-item catalogue, 10 recommendations per user).
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         help="standard: stratified 75/25, full ranking; leave-one-out: latest item vs 99 "
         "sampled negatives",
     )
+    benchmark.add_argument("--record", action="store_true",
+                           help="also keep the rows in recsys_lessons/recorded/ (k must be 10)")
+    shown = commands.add_parser("benchmark-record", help="print the recorded leaderboard")
+    shown.add_argument("--protocol", default="standard", choices=["standard", "leave-one-out"])
     commands.add_parser("benchmark-metrics", help="time ranking_metrics on 5M rows")
     commands.add_parser("fetch", help="fetch, verify and cache MovieLens 100K")
     copies = commands.add_parser(
@@ -43,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     if arguments.command == "benchmark":
-        from recsys_lessons.benchmark import format_table, run_benchmark
+        from recsys_lessons.benchmark import STANDARD_K, format_table, run_benchmark
+
+        if arguments.record and arguments.k != STANDARD_K:
+            parser.error(f"--record keeps the course's k = {STANDARD_K} only; drop --k or "
+                         "--record.")
 
         try:
             table = run_benchmark(arguments.models, k=arguments.k, protocol=arguments.protocol)
@@ -55,6 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"MovieLens 100K, leave-one-out: each user's latest rating ranked among 99 "
                   f"never-rated items (seed 0), k={arguments.k}.")
+        print(format_table(table))
+        if arguments.record:
+            from recsys_lessons.benchmark import write_record
+
+            try:
+                path = write_record(table)
+            except ValueError as error:
+                parser.error(str(error))
+            print(f"Recorded {len(table)} row(s) in {path.name}.")
+    elif arguments.command == "benchmark-record":
+        from recsys_lessons.benchmark import format_table, recorded_benchmark
+
+        try:
+            table = recorded_benchmark(protocol=arguments.protocol)
+        except ValueError as error:
+            parser.error(str(error))
+        dates = sorted({row["recorded"] for row in table.attrs["provenance"].values()})
+        print(f"Recorded {arguments.protocol} leaderboard, measured on {', '.join(dates)}.")
         print(format_table(table))
     elif arguments.command == "benchmark-metrics":
         from recsys_lessons.benchmark import time_ranking_metrics

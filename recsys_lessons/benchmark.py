@@ -1,22 +1,42 @@
 """Benchmarks: the course leaderboard, and the speed of the evaluation code.
 
 `run_benchmark` fits every model on MovieLens 100K under one of two protocols;
+`write_record` keeps such a run in ``recsys_lessons/recorded/`` and `recorded_benchmark` reads
+it back, refusing rows whose settings are no longer the models' defaults;
 `time_ranking_metrics` times `ranking_metrics` on synthetic data of a realistic size.
 
 - ``"standard"``: per-user stratified 75/25 split with seed 0, k = 10, full ranking over all
-  items with the user's training items excluded, every held-out rating relevant. Rating models
-  also get RMSE and MAE on the same test rows.
+  items with the user's training items excluded, every held-out rating relevant. Models that
+  predict ratings (the rating models and the multi-task models) also get RMSE and MAE on the
+  same test rows.
 - ``"leave-one-out"``: each user's latest rating is held out and ranked among 99 items the
   user never rated (seed 0), scored with HR@10, NDCG@10 and MRR@10: the protocol of the
-  neural collaborative filtering papers.
+  neural collaborative filtering papers. The same held-out items are also ranked among all
+  the items the user has not rated ("full" HR@10 and NDCG@10).
+
+The standard table also gives each model's catalogue coverage: the share of the films that
+appear in at least one top-k list.
 
 Timings are wall-clock seconds on the machine that runs the benchmark.
+
+Why a record: training every Keras model with its defaults under both protocols takes about
+ten minutes on two CPU cores, too long for a lesson. Lesson 08 therefore shows the Keras rows
+of the leaderboard from the record, written by
+``python -m recsys_lessons benchmark --protocol PROTOCOL --record``, and re-trains one of them
+to show that the record reproduces. Each recorded row keeps the model's hyper-parameters, so a
+changed default makes `recorded_benchmark` fail until the row is measured again.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
+import os
+import platform
 import statistics
 import time
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,11 +44,15 @@ import pandas as pd
 import recsys_lessons.models as models
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
+from recsys_lessons.metrics import catalog_coverage
 
 STANDARD_K = 10
 STANDARD_TEST_SIZE = 0.25
 STANDARD_SEED = 0
 PROTOCOLS = ("standard", "leave-one-out")
+RECORD_DIR = Path(__file__).parent / "recorded"
+# Hyper-parameters that do not change what a model learns, left out of the recorded settings.
+UNRECORDED_PARAMETERS = ("verbose",)
 
 
 def model_classes(names: list[str] | None = None) -> list[type]:
@@ -58,9 +82,11 @@ def run_benchmark(
     else:
         train, test = leave_one_out(ratings)
     users = test["user_id"].unique()
-    rows = []
+    num_items = ratings["item_id"].nunique()
+    rows, settings = [], {}
     for model_class in model_classes(names):
         model = model_class()
+        settings[model_class.__name__] = model_settings(model)
         start = time.perf_counter()
         model.fit(train)
         fitted = time.perf_counter()
@@ -73,7 +99,17 @@ def run_benchmark(
                                        seed=STANDARD_SEED)
             row.update(sampled.drop("cases").to_dict())
         evaluated = time.perf_counter()
-        if protocol == "standard" and isinstance(model, models.RatingPredictor):
+        if protocol == "standard":
+            # The share of the catalogue that appears in at least one list.
+            row["coverage"] = catalog_coverage(
+                recommendations.groupby("user_id")["item_id"].agg(list), num_items)
+        else:
+            # The same held-out items ranked among all the items each user has not rated.
+            full = evaluate_ranking(model, train, test, k=k)
+            row.update({f"full {metric}@{k}": full[f"{metric}@{k}"]
+                        for metric in ("hit_rate", "ndcg")})
+        # The rating models, and the multi-task models whose second task is the rating.
+        if protocol == "standard" and hasattr(model, "predict"):
             row.update(evaluate_rating(model, test)[["rmse", "mae"]].to_dict())
         row["fit_s"] = fitted - start
         # Standard: recommending for every user; leave-one-out: scoring the candidate lists.
@@ -82,7 +118,116 @@ def run_benchmark(
     table = pd.DataFrame(rows).set_index("model")
     # Timings go last, whichever models ran.
     timings = [column for column in table.columns if column.endswith("_s")]
-    return table[[column for column in table.columns if column not in timings] + timings]
+    table = table[[column for column in table.columns if column not in timings] + timings]
+    table.attrs = {"protocol": protocol, "k": k, "settings": settings}
+    return table
+
+
+def model_settings(model) -> dict:
+    """The model's hyper-parameters as JSON values (tuples become lists), `verbose` left out."""
+    parameters = {name: value for name, value in model.get_params().items()
+                  if name not in UNRECORDED_PARAMETERS}
+    return json.loads(json.dumps(parameters))
+
+
+def record_path(protocol: str, record_dir: str | Path | None = None) -> Path:
+    """Where the record of one protocol is kept."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
+    return Path(record_dir or RECORD_DIR) / f"benchmark_{protocol}.json"
+
+
+def _machine() -> str:
+    processor = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} CPU cores ({processor}), {platform.system()}"
+
+
+def _versions() -> dict:
+    """The versions of Python and of the libraries the models compute with."""
+    versions = {"python": platform.python_version()}
+    for library in ("numpy", "pandas", "scipy", "scikit-learn", "keras", "tensorflow"):
+        try:
+            versions[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            versions[library] = "not installed"
+    return versions
+
+
+def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> Path:
+    """Add the rows of a `run_benchmark` table to its protocol's record, replacing older rows.
+
+    Each row keeps its metrics, its timings, the model's settings, the date, the machine and
+    the library versions, so a reader knows where every number came from.
+    """
+    if table.attrs.get("k") != STANDARD_K or "settings" not in table.attrs:
+        raise ValueError("Only a table returned by run_benchmark with the standard k = "
+                         f"{STANDARD_K} can be recorded.")
+    path = record_path(table.attrs["protocol"], record_dir)
+    record = json.loads(path.read_text()) if path.exists() else {
+        "protocol": table.attrs["protocol"], "k": STANDARD_K, "models": {}}
+    provenance = {
+        "recorded": datetime.date.today().isoformat(),
+        "machine": _machine(),
+        "versions": _versions(),
+    }
+    for name, row in table.iterrows():
+        record["models"][name] = {
+            "settings": table.attrs["settings"][name],
+            "results": {column: float(value) for column, value in row.items()
+                        if pd.notna(value)},
+            **provenance,
+        }
+    # Keep the rows in the order of models.ALL_MODELS, so that the record reads like a table.
+    order = [cls.__name__ for cls in models.ALL_MODELS]
+    record["models"] = dict(sorted(record["models"].items(),
+                                   key=lambda item: order.index(item[0])
+                                   if item[0] in order else len(order)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.partial")  # never leave a half-written record
+    temporary.write_text(json.dumps(record, indent=1) + "\n")
+    temporary.replace(path)
+    return path
+
+
+def recorded_benchmark(
+    protocol: str = "standard", names: list[str] | None = None,
+    record_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """The recorded rows of one protocol (all models, or those named), like `run_benchmark`.
+
+    Raises ValueError when a model has no recorded row, or when its row was measured with
+    settings other than the model's current defaults: the message names the command that
+    measures it again. ``attrs`` holds each row's date, machine and library versions.
+    """
+    path = record_path(protocol, record_dir)
+    if not path.exists():
+        raise ValueError(f"No record at {path}; write it with "
+                         f"`python -m recsys_lessons benchmark --protocol {protocol} --record`.")
+    recorded = json.loads(path.read_text())["models"]
+    rows, provenance = {}, {}
+    for model_class in model_classes(names):
+        name = model_class.__name__
+        command = (f"`python -m recsys_lessons benchmark --protocol {protocol} --models {name} "
+                   "--record`")
+        if name not in recorded:
+            raise ValueError(f"{name} has no recorded {protocol} row; measure it with "
+                             f"{command}.")
+        current = model_settings(model_class())
+        if recorded[name]["settings"] != current:
+            raise ValueError(
+                f"The recorded {protocol} row of {name} was measured with the settings "
+                f"{recorded[name]['settings']}, but its defaults are now {current}; "
+                f"measure it again with {command}."
+            )
+        rows[name] = recorded[name]["results"]
+        provenance[name] = {key: recorded[name][key]
+                            for key in ("recorded", "machine", "versions")}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    timings = [column for column in table.columns if column.endswith("_s")]
+    table = table[[column for column in table.columns if column not in timings] + timings]
+    table.attrs = {"protocol": protocol, "k": STANDARD_K, "provenance": provenance}
+    return table
 
 
 def format_table(table: pd.DataFrame) -> str:

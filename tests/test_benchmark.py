@@ -1,3 +1,12 @@
+import datetime
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import recsys_lessons.models as models
+from recsys_lessons import benchmark
 from recsys_lessons.__main__ import main
 from recsys_lessons.benchmark import format_table, run_benchmark, time_ranking_metrics
 
@@ -32,3 +41,81 @@ def test_leave_one_out_table(capsys):
     assert main(["benchmark", "--models", "Popularity", "--protocol", "leave-one-out"]) == 0
     printed = capsys.readouterr().out
     assert "hit_rate@10" in printed and "| Popularity | 0.312 |" in printed
+
+
+# ------------------------------------------------------------------------------- the record
+
+def test_record_round_trip_keeps_rows_settings_and_provenance(tmp_path):
+    table = run_benchmark(["Popularity", "GlobalMean"])
+    path = benchmark.write_record(table, tmp_path)
+    assert path.name == "benchmark_standard.json"
+    recorded = benchmark.recorded_benchmark("standard", ["Popularity", "GlobalMean"], tmp_path)
+    pd.testing.assert_frame_equal(recorded, table, check_names=False)
+    provenance = recorded.attrs["provenance"]["Popularity"]
+    assert provenance["recorded"] == datetime.date.today().isoformat()
+    assert "CPU cores" in provenance["machine"] and provenance["versions"]["numpy"]
+
+
+def test_recording_again_replaces_only_the_rows_it_measured(tmp_path):
+    benchmark.write_record(run_benchmark(["Popularity", "GlobalMean"]), tmp_path)
+    record_file = benchmark.record_path("standard", tmp_path)
+    record = json.loads(record_file.read_text())
+    record["models"]["GlobalMean"]["results"]["ndcg@10"] = 0.5  # an outdated measurement
+    record["models"]["Popularity"]["results"]["ndcg@10"] = 0.5
+    record_file.write_text(json.dumps(record))
+    benchmark.write_record(run_benchmark(["Popularity"]), tmp_path)
+    recorded = benchmark.recorded_benchmark("standard", ["Popularity", "GlobalMean"], tmp_path)
+    assert recorded.loc["GlobalMean", "ndcg@10"] == 0.5
+    assert round(recorded.loc["Popularity", "ndcg@10"], 3) == 0.253
+    assert not list(tmp_path.glob("*.partial"))  # the temporary file was renamed
+
+
+def test_a_row_measured_with_other_settings_is_refused(tmp_path):
+    benchmark.write_record(run_benchmark(["EASE"], protocol="leave-one-out"), tmp_path)
+    record_file = benchmark.record_path("leave-one-out", tmp_path)
+    record = json.loads(record_file.read_text())
+    record["models"]["EASE"]["settings"]["regularization"] = 100.0
+    record_file.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"measure it again with .*--models EASE --record"):
+        benchmark.recorded_benchmark("leave-one-out", ["EASE"], tmp_path)
+
+
+def test_missing_records_and_rows_say_how_to_measure_them(tmp_path):
+    with pytest.raises(ValueError, match="No record at"):
+        benchmark.recorded_benchmark("standard", record_dir=tmp_path)
+    benchmark.write_record(run_benchmark(["Popularity"]), tmp_path)
+    with pytest.raises(ValueError, match="EASE has no recorded standard row"):
+        benchmark.recorded_benchmark("standard", ["EASE"], tmp_path)
+    with pytest.raises(ValueError, match="k = 10"):
+        benchmark.write_record(run_benchmark(["Popularity"], k=5), tmp_path)
+
+
+def test_record_command_writes_where_the_package_reads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "RECORD_DIR", tmp_path)
+    assert main(["benchmark", "--models", "Popularity", "--record"]) == 0
+    assert "Recorded 1 row(s) in benchmark_standard.json" in capsys.readouterr().out
+    assert benchmark.recorded_benchmark("standard", ["Popularity"]).shape[0] == 1
+
+
+def test_the_committed_record_holds_every_model_with_its_current_defaults():
+    # recorded_benchmark raises for a missing row or a row measured with other settings, so
+    # this fails whenever a model is added or a default changes without measuring again.
+    for protocol in benchmark.PROTOCOLS:
+        recorded = benchmark.recorded_benchmark(protocol)
+        assert list(recorded.index) == [cls.__name__ for cls in models.ALL_MODELS]
+        assert recorded.notna().all().drop(["rmse", "mae"], errors="ignore").all()
+
+
+def test_the_readme_tables_are_the_committed_record(capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for protocol in benchmark.PROTOCOLS:
+        assert main(["benchmark-record", "--protocol", protocol]) == 0
+        rows = capsys.readouterr().out.splitlines()[1:]
+        missing = [row for row in rows if row not in readme]
+        assert not missing, f"README lines differ from the {protocol} record: {missing[:2]}"
+
+
+def test_record_command_refuses_another_k_before_training(capsys):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--models", "Popularity", "--k", "5", "--record"])
+    assert "--record keeps the course's k = 10 only" in capsys.readouterr().err
