@@ -19,12 +19,14 @@ appear in at least one top-k list.
 
 Timings are wall-clock seconds on the machine that runs the benchmark.
 
-Why a record: training every Keras model with its defaults under both protocols takes about
-ten minutes on two CPU cores, too long for a lesson. Lesson 08 therefore shows the Keras rows
-of the leaderboard from the record, written by
-``python -m recsys_lessons benchmark --protocol PROTOCOL --record``, and re-trains one of them
-to show that the record reproduces. Each recorded row keeps the model's hyper-parameters, so a
-changed default makes `recorded_benchmark` fail until the row is measured again.
+Why a record: training the nine Keras models with their defaults under both protocols took
+9.4 minutes on two CPU cores (2026-12-02), too long for a lesson. Lesson 08 therefore shows
+the Keras rows of the leaderboard from the record, written by
+``python -m recsys_lessons benchmark --protocol PROTOCOL --record``, and trains one of them
+again to show that the record reproduces; lessons 05 and 07 take one costly baseline row each
+from it. Each recorded row keeps the model's hyper-parameters, so a changed default makes
+`recorded_benchmark` fail until the row is measured again. A change to a model's code that
+keeps its defaults is not detected that way: measure the model again after changing it.
 """
 
 from __future__ import annotations
@@ -115,12 +117,15 @@ def run_benchmark(
         # Standard: recommending for every user; leave-one-out: scoring the candidate lists.
         row["recommend_s" if protocol == "standard" else "score_s"] = evaluated - fitted
         rows.append(row)
-    table = pd.DataFrame(rows).set_index("model")
-    # Timings go last, whichever models ran.
-    timings = [column for column in table.columns if column.endswith("_s")]
-    table = table[[column for column in table.columns if column not in timings] + timings]
+    table = _timings_last(pd.DataFrame(rows).set_index("model"))
     table.attrs = {"protocol": protocol, "k": k, "settings": settings}
     return table
+
+
+def _timings_last(table: pd.DataFrame) -> pd.DataFrame:
+    """The metric columns first, then the timings (``*_s``), whichever models ran."""
+    timings = [column for column in table.columns if column.endswith("_s")]
+    return table[[column for column in table.columns if column not in timings] + timings]
 
 
 def model_settings(model) -> dict:
@@ -222,10 +227,8 @@ def recorded_benchmark(
         rows[name] = recorded[name]["results"]
         provenance[name] = {key: recorded[name][key]
                             for key in ("recorded", "machine", "versions")}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "model"
-    timings = [column for column in table.columns if column.endswith("_s")]
-    table = table[[column for column in table.columns if column not in timings] + timings]
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("model")
+    table = _timings_last(table)
     table.attrs = {"protocol": protocol, "k": STANDARD_K, "provenance": provenance}
     return table
 
