@@ -186,7 +186,7 @@ def adjusted_cosine(ratings, *, co_rated=False, dense_output=True):
     ratings matrix R (0, or a missing sparse entry, means "not rated") and get
     back the items × items similarity matrix, shape (n_items, n_items).
 
-    Users rate on different scales (a generous user's 3 is a strict user's 5),
+    Users rate on different scales (a strict user's 3 can mean a generous user's 5),
     so each user's mean rating r̄_u, taken over the items that user rated, is
     subtracted from that user's ratings before comparing item columns:
 

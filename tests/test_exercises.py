@@ -35,11 +35,11 @@ def test_ties_matter_in_most_rated():
 
 
 def test_value_exercise(movielens):
-    median = float(movielens.ratings.groupby("user_id").size().median())
-    assert check("00.median_activity", median)
-    result = check("00.median_activity", median + 1)
+    median = float(movielens.ratings.groupby("item_id").size().median())
+    assert check("00.median_movie_ratings", median)
+    result = check("00.median_movie_ratings", median + 1)
     assert not result and "too high" in repr(result) and str(median) not in repr(result)
-    assert "expected a number" in repr(check("00.median_activity", None))
+    assert "expected a number" in repr(check("00.median_movie_ratings", None))
 
 
 def test_not_a_function_and_unknown_id():

@@ -24,10 +24,10 @@ def _to_implicit(ratings: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return liked[["user_id", "item_id"]].reset_index(drop=True)
 
 
-def _median_ratings_per_user() -> float:
+def _median_ratings_per_movie() -> float:
     from recsys_lessons.data import load_movielens
 
-    return float(load_movielens("100k").ratings.groupby("user_id").size().median())
+    return float(load_movielens("100k").ratings.groupby("item_id").size().median())
 
 
 register(Exercise(
@@ -52,7 +52,7 @@ register(Exercise(
     make_inputs=lambda rng: (random_ratings(rng), float(rng.integers(1, 6))),
 ))
 register(Exercise(
-    "00.median_activity",
-    "The median number of ratings per user in MovieLens 100K (a number).",
-    expected=_median_ratings_per_user,
+    "00.median_movie_ratings",
+    "The median number of ratings per movie in MovieLens 100K (a number).",
+    expected=_median_ratings_per_movie,
 ))
