@@ -5,17 +5,27 @@ A teacher hands these out; learners work through the exercises and grade themsel
 
     python -m recsys_lessons student-copies student/
 
-Cells tagged ``solution`` are removed, every output and execution count is cleared, and the
-notebooks keep their names. Put the folder next to ``notebooks/`` (for example ``student/``
-in the checkout) so that the copies' relative links, such as ``../README.md``, still work.
+Cells tagged ``solution`` are removed, every output and execution count is cleared, the
+lessons' sentence that points to the solutions is replaced by one that says they were
+removed, and the notebooks keep their names. Put the folder next to ``notebooks/`` (for
+example ``student/`` in the checkout) so that the copies' relative links, such as
+``../README.md``, still work.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 SOLUTION_TAG = "solution"
+#: The lessons' pointer to their solutions, which a student copy no longer has.
+SOLUTIONS_POINTER = re.compile(
+    r"Solutions are in the collapsed cells below each exercise(?: \([^)]*\))?\."
+)
+STUDENT_NOTE = (
+    "This is a student copy: the solutions were removed, and `check` grades your answers."
+)
 
 
 def student_copy(notebook: dict) -> dict:
@@ -29,6 +39,9 @@ def student_copy(notebook: dict) -> dict:
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
+        elif cell["cell_type"] == "markdown":
+            source = "".join(cell["source"])
+            cell["source"] = SOLUTIONS_POINTER.sub(STUDENT_NOTE, source).splitlines(keepends=True)
         cells.append(cell)
     copy["cells"] = cells
     return copy

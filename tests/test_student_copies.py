@@ -8,7 +8,12 @@ import pytest
 from nbclient import NotebookClient
 
 from recsys_lessons.__main__ import main
-from recsys_lessons.student_copies import SOLUTION_TAG, write_student_copies
+from recsys_lessons.student_copies import (
+    SOLUTION_TAG,
+    SOLUTIONS_POINTER,
+    STUDENT_NOTE,
+    write_student_copies,
+)
 
 LESSONS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -35,6 +40,30 @@ def test_every_lesson_is_copied_without_solutions_or_outputs(copies):
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None
         nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+def test_the_pointer_to_the_solutions_is_replaced(copies):
+    # Every lesson that tells the reader where its solutions are says, in the copy, that
+    # they were removed; the markdown is otherwise unchanged.
+    replaced = 0
+    for path in copies:
+        original = json.loads((LESSONS / path.name).read_text(encoding="utf-8"))
+        copy = json.loads(path.read_text(encoding="utf-8"))
+        originals = [cell for cell in original["cells"]
+                     if SOLUTION_TAG not in cell.get("metadata", {}).get("tags", [])]
+        for before, after in zip(originals, copy["cells"], strict=True):
+            if before["cell_type"] != "markdown":
+                continue
+            text_before, text_after = "".join(before["source"]), "".join(after["source"])
+            assert not SOLUTIONS_POINTER.search(text_after)
+            if SOLUTIONS_POINTER.search(text_before):
+                replaced += 1
+                assert STUDENT_NOTE in text_after
+                assert SOLUTIONS_POINTER.sub("", text_before) == text_after.replace(
+                    STUDENT_NOTE, "")
+            else:
+                assert text_after == text_before
+    assert replaced >= 10
 
 
 def test_each_lesson_has_at_least_three_graded_exercises_with_solutions():
