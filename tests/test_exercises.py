@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from recsys_lessons import exercises
@@ -52,3 +53,14 @@ def test_array_exercises_reject_non_arrays_without_crashing():
     result = check("03.shrink", lambda similarity, common, shrinkage: None)
     assert not result and "got:      None" in repr(result)
     assert not check("02.user_profile", lambda features, ratings: [1.0])  # wrong shape
+
+
+def test_paired_bootstrap_rejects_resampling_each_model_separately():
+    def unpaired(first, second, resamples, seed):
+        # The common slip: one draw of users per model, which loses the pairing.
+        rng = np.random.default_rng(seed)
+        rows = rng.integers(0, len(first), size=(2, resamples, len(first)))
+        means = first[rows[0]].mean(axis=1) - second[rows[1]].mean(axis=1)
+        return tuple(np.quantile(means, [0.025, 0.975]))
+
+    assert not check("08.paired_bootstrap_interval", unpaired)

@@ -36,16 +36,21 @@ def _random_hits(rng: np.random.Generator):
     return hits, int(max(hits.sum(), 1) + rng.integers(0, 12))
 
 
-def _bootstrap_interval(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+def _paired_bootstrap_interval(
+    first: np.ndarray, second: np.ndarray, resamples: int, seed: int
+) -> tuple[float, float]:
+    # One draw of users serves both models: that pairing is the point of the exercise.
+    differences = np.asarray(first, dtype=float) - np.asarray(second, dtype=float)
     rng = np.random.default_rng(seed)
-    samples = rng.integers(0, len(values), size=(resamples, len(values)))
-    low, high = np.quantile(values[samples].mean(axis=1), [0.025, 0.975])
+    samples = rng.integers(0, len(differences), size=(resamples, len(differences)))
+    low, high = np.quantile(differences[samples].mean(axis=1), [0.025, 0.975])
     return float(low), float(high)
 
 
-def _random_per_user_values(rng: np.random.Generator):
-    values = rng.random(int(rng.integers(2, 12))).round(2)
-    return values, int(rng.integers(20, 201)), int(rng.integers(0, 100))
+def _random_paired_values(rng: np.random.Generator):
+    size = int(rng.integers(2, 12))
+    first, second = rng.random(size).round(2), rng.random(size).round(2)
+    return first, second, int(rng.integers(20, 201)), int(rng.integers(0, 100))
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -74,20 +79,21 @@ register(Exercise(
 ))
 register(Exercise(
     "08.ap_two_ways",
-    "ap_two_ways(hits, num_relevant): the pair (AP@k divided by min(k, |R_u|), AP@k divided "
-    "by |R_u|) for one user, where hits[i] is 1 when the item at rank i + 1 is relevant and "
-    "k = len(hits).",
+    "ap_two_ways(hits, num_relevant): the pair (S / min(k, |R_u|), S / |R_u|) for one user, "
+    "where S = Σ_{i≤k} precision@i · rel_i, hits[i] is 1 when the item at rank i + 1 is "
+    "relevant and k = len(hits).",
     reference=_ap_two_ways,
     make_inputs=_random_hits,
     compare=lambda expected, got: _allclose(np.array(expected), got),
 ))
 register(Exercise(
-    "08.bootstrap_interval",
-    "bootstrap_interval(values, resamples, seed): the 95% percentile bootstrap interval "
-    "(low, high) of the mean of `values`; draw the resamples as "
-    "np.random.default_rng(seed).integers(0, n, size=(resamples, n)).",
-    reference=_bootstrap_interval,
-    make_inputs=_random_per_user_values,
+    "08.paired_bootstrap_interval",
+    "paired_bootstrap_interval(first, second, resamples, seed): the 95% percentile bootstrap "
+    "interval (low, high) of the mean per-user difference first − second; draw the resampled "
+    "users once for both models, as np.random.default_rng(seed).integers(0, n, "
+    "size=(resamples, n)).",
+    reference=_paired_bootstrap_interval,
+    make_inputs=_random_paired_values,
     compare=lambda expected, got: _allclose(np.array(expected), got),
 ))
 register(Exercise(
