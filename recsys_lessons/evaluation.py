@@ -23,7 +23,7 @@ import pandas as pd
 
 from recsys_lessons.data.sampling import candidate_sets
 from recsys_lessons.data.splits import k_fold_splits
-from recsys_lessons.data.validation import check_interactions
+from recsys_lessons.data.validation import check_interactions, check_positive_int
 from recsys_lessons.metrics import (
     _average_precision_from_hits,
     _check_k,
@@ -135,6 +135,16 @@ def ranking_metrics(
         test["item_id"], recommendations["item_id"]
     )
     num_users, num_items = len(user_ids), len(item_ids)
+    # Lists for none of the test users score 0 everywhere; when the id types differ too, the
+    # cause is almost surely ids such as '1' against 1, so say so instead of returning zeros.
+    recommended_type, test_type = recommendations["user_id"].dtype, test["user_id"].dtype
+    if (len(recommended_users) and recommended_type != test_type
+            and not np.isin(recommended_users, test_users).any()):
+        raise ValueError(
+            "no user_id of recommendations is a user_id of test, so every metric would be 0. "
+            "Check that both use the same ids of the same type (e.g. 1 and not '1'); "
+            f"recommendations has {recommended_type} ids, test {test_type}."
+        )
     test_keys = test_users.astype(np.int64) * num_items + test_items
     recommended_keys = recommended_users.astype(np.int64) * num_items + recommended_items
     if _has_duplicates(np.sort(test_keys)):
@@ -199,6 +209,23 @@ def _relevant_rows(test: pd.DataFrame, relevance_threshold: float | None) -> pd.
     return test[test["rating"] >= relevance_threshold]
 
 
+def _check_disjoint(train: pd.DataFrame, test: pd.DataFrame) -> None:
+    """Raise if a (user_id, item_id) pair is in both train and test: that is a leak."""
+    users, _ = pd.factorize(pd.concat([train["user_id"], test["user_id"]], ignore_index=True))
+    items, item_ids = pd.factorize(
+        pd.concat([train["item_id"], test["item_id"]], ignore_index=True)
+    )
+    keys = users.astype(np.int64) * len(item_ids) + items
+    in_train = np.isin(keys[len(train):], keys[: len(train)])
+    if in_train.any():
+        example = test.loc[in_train, ["user_id", "item_id"]].iloc[0].tolist()
+        raise ValueError(
+            f"{int(in_train.sum())} (user_id, item_id) pair(s) of test are also in train, e.g. "
+            f"{example}: the model has seen the answers. Split the data so that each row is in "
+            "exactly one part (recsys_lessons.data.stratified_split, for example)."
+        )
+
+
 def evaluate_ranking(
     model,
     train: pd.DataFrame,
@@ -223,9 +250,11 @@ def evaluate_ranking(
         interact with in train, scored with `ranking_metrics`. Test users the model does not
         know (absent from train) are left out, unless the model has a fallback for them.
         ``"sampled"``: each relevant test row is one case: the held-out item is ranked among
-        `num_negatives` items the user never rated, drawn with `seed`. Reports HR@k, NDCG@k
-        and MRR@k over cases. A negative scored equal to the held-out item counts as ranked
-        above it, so a model cannot gain from ties.
+        `num_negatives` items the user never rated (in train or test), drawn with `seed`.
+        Reports HR@k, NDCG@k and MRR@k over cases. A negative scored equal to the held-out
+        item counts as ranked above it, so a model cannot gain from ties. Every test user
+        must be known to the model, unless it has a fallback for unknown users; otherwise
+        `UnknownIdError` says which users are not.
     relevance_threshold:
         When given, only test rows with rating >= relevance_threshold are relevant.
     per_user:
@@ -235,12 +264,20 @@ def evaluate_ranking(
     -------
     pandas Series of metric values (and the number of users or cases evaluated), or with
     ``per_user=True`` a DataFrame of the values behind those means.
+
+    Raises
+    ------
+    ValueError
+        If a (user_id, item_id) pair is in both train and test, or if the model scores a
+        candidate pair as NaN (a NaN would otherwise rank first, since no comparison with
+        it is true).
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
     _check_k(k)
     check_interactions(train, name="train")
     check_interactions(test, name="test")
+    _check_disjoint(train, test)
     relevant = _relevant_rows(test, relevance_threshold)
     if protocol == "full":
         users = pd.unique(relevant["user_id"])
@@ -251,8 +288,19 @@ def evaluate_ranking(
             recommendations, relevant[relevant["user_id"].isin(users)], k, per_user=per_user
         )
 
-    candidates = candidate_sets(train, relevant, num_negatives=num_negatives, seed=seed)
-    scores = model.score(candidates["user_id"], candidates["item_id"])
+    # Test rows below the relevance threshold are not cases, but the user did rate those
+    # items, so they must not be drawn as negatives either: they join the excluded rows.
+    rated = train
+    if relevance_threshold is not None:
+        rated = pd.concat([train, test[~(test["rating"] >= relevance_threshold)]])
+    candidates = candidate_sets(rated, relevant, num_negatives=num_negatives, seed=seed)
+    scores = np.asarray(model.score(candidates["user_id"], candidates["item_id"]), dtype=float)
+    if np.isnan(scores).any():
+        raise ValueError(
+            f"{type(model).__name__} scored {int(np.isnan(scores).sum())} candidate pair(s) as "
+            "NaN; a NaN cannot be ranked. Check the model's training (a diverged loss?) and "
+            "its score method."
+        )
     scores = scores.reshape(len(relevant), num_negatives + 1)
     positive, negatives = scores[:, :1], scores[:, 1:]
     rank = 1 + (negatives >= positive).sum(axis=1)
@@ -346,6 +394,7 @@ def bootstrap_interval(
         raise ValueError("values must be a 1-D array of at least two finite per-user values.")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}.")
+    resamples = check_positive_int(resamples, "resamples")
     rng = np.random.default_rng(seed)
     samples = rng.integers(0, len(values), size=(resamples, len(values)))
     means = values[samples].mean(axis=1)

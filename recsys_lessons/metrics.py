@@ -443,6 +443,21 @@ def _check_catalog_size(catalog_size) -> None:
         raise ValueError(f"catalog_size must be a positive integer, got {catalog_size}.")
 
 
+def _checked_indices(items, size: int, what: str) -> list:
+    """`items` as positions into an array of `size` rows; a negative or too large one raises.
+
+    numpy would read a negative index from the end of the array, a silently wrong answer.
+    """
+    items = list(items)
+    invalid = [item for item in items if not (isinstance(item, Integral) and 0 <= item < size)]
+    if invalid:
+        raise ValueError(
+            f"{what} is indexed by item position 0..{size - 1}, but a list holds {invalid[:3]}; "
+            "pass a mapping item → value instead, or map the items to positions first."
+        )
+    return items
+
+
 def _similarity_lookup(item_vectors, similarity) -> Callable:
     """Return a function that maps a list of items to their (n × n) similarity matrix."""
     if (item_vectors is None) == (similarity is None):
@@ -453,7 +468,8 @@ def _similarity_lookup(item_vectors, similarity) -> Callable:
             if isinstance(item_vectors, Mapping):
                 vectors = np.array([item_vectors[item] for item in items], dtype=float)
             else:
-                vectors = np.asarray(item_vectors, dtype=float)[list(items)]
+                array = np.asarray(item_vectors, dtype=float)
+                vectors = array[_checked_indices(items, len(array), "item_vectors")]
             norms = np.linalg.norm(vectors, axis=1)
             if np.any(norms == 0):
                 raise ValueError("an item vector is all zeros; its cosine similarity is undefined.")
@@ -468,9 +484,17 @@ def _similarity_lookup(item_vectors, similarity) -> Callable:
 
         return callable_matrix
     similarity_matrix = np.asarray(similarity, dtype=float)
-    if similarity_matrix.ndim != 2:
-        raise ValueError("similarity must be a callable or a 2-D (item × item) matrix.")
-    return lambda items: similarity_matrix[np.ix_(list(items), list(items))]
+    if similarity_matrix.ndim != 2 or similarity_matrix.shape[0] != similarity_matrix.shape[1]:
+        raise ValueError(
+            "similarity must be a callable or a square 2-D (item × item) matrix, got shape "
+            f"{similarity_matrix.shape}."
+        )
+
+    def matrix_rows(items):
+        items = _checked_indices(items, len(similarity_matrix), "similarity")
+        return similarity_matrix[np.ix_(items, items)]
+
+    return matrix_rows
 
 
 def intra_list_diversity(recommended, item_vectors=None, similarity=None, per_user: bool = False):
@@ -527,7 +551,8 @@ def novelty(recommended, item_popularity, num_users: int, per_user: bool = False
         if isinstance(item_popularity, Mapping):
             counts = np.array([item_popularity.get(item, 0) for item in items], dtype=float)
         else:
-            counts = np.asarray(item_popularity, dtype=float)[items]
+            popularity = np.asarray(item_popularity, dtype=float)
+            counts = popularity[_checked_indices(items, len(popularity), "item_popularity")]
         if np.any(counts <= 0) or np.any(counts > num_users):
             raise ValueError(
                 f"the list at position {row} has an item whose popularity is not between 1 and "

@@ -3,7 +3,12 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import leave_one_out, stratified_split
-from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating
+from recsys_lessons.evaluation import (
+    bootstrap_interval,
+    evaluate_ranking,
+    evaluate_rating,
+    ranking_metrics,
+)
 from recsys_lessons.models import BiasBaseline, GlobalMean, Popularity, RandomRecommender
 from recsys_lessons.models.base import Recommender
 
@@ -81,8 +86,9 @@ def test_bad_arguments(small_ratings):
         evaluate_ranking(model, small_ratings, small_ratings, protocol="leave-out")
     with pytest.raises(TypeError, match="evaluate_ranking"):
         evaluate_rating(model, small_ratings)
+    train, test = stratified_split(small_ratings, seed=0)
     with pytest.raises(ValueError, match="rating"):
-        evaluate_ranking(model, small_ratings, small_ratings.drop(columns="rating"),
+        evaluate_ranking(Popularity().fit(train), train, test.drop(columns="rating"),
                          relevance_threshold=4)
 
 
@@ -127,3 +133,52 @@ def test_paired_comparison_sees_a_shift_and_not_noise():
     assert noise["ci_low"] < 0 < noise["ci_high"] and noise["p_value"] > 0.01
     with pytest.raises(ValueError, match="same users"):
         paired_comparison(base, base[:-1])
+
+
+class NanScores(FixedScores):
+    """A model whose pair scores are NaN, as a diverged network's would be."""
+
+    def _score_pairs(self, user_indices, item_indices):
+        return np.full(len(user_indices), np.nan)
+
+
+def test_nan_scores_are_an_error_not_a_perfect_rank(movielens):
+    train, test = leave_one_out(movielens.ratings)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_ranking(NanScores().fit(train), train, test, k=10, protocol="sampled")
+
+
+@pytest.mark.parametrize("protocol", ["full", "sampled"])
+def test_a_test_pair_that_is_also_in_train_is_a_leak(protocol, movielens):
+    train, test = leave_one_out(movielens.ratings)
+    leaky_train = pd.concat([train, test.head(3)])
+    model = Popularity().fit(leaky_train)
+    with pytest.raises(ValueError, match="3 .*also in train"):
+        evaluate_ranking(model, leaky_train, test, k=10, protocol=protocol)
+
+
+def test_sampled_negatives_exclude_test_items_below_the_threshold():
+    # User 1 rated items 1-3 in train, and in test liked 4 and disliked 5; user 2 rated 5-7.
+    train = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": [1, 2, 3, 5, 6, 7],
+                          "rating": [5.0, 4.0, 3.0, 4.0, 4.0, 2.0]})
+    test = pd.DataFrame({"user_id": [1, 1], "item_id": [4, 5], "rating": [5.0, 1.0]})
+    # Items 1..7 are indices 0..6. User 1's scores put item 5 above the liked item 4.
+    model = FixedScores([[0, 0, 0, 1, 2, 0, 0], [0] * 7]).fit(pd.concat([train, test]))
+    for seed in range(20):
+        # Item 5 was rated, so it is never a negative: the candidates are 4, 6 and 7, and
+        # item 4 is always first.
+        result = evaluate_ranking(model, train, test, k=1, protocol="sampled", num_negatives=2,
+                                  relevance_threshold=4, seed=seed)
+        assert result["cases"] == 1 and result["hit_rate@1"] == 1.0
+
+
+def test_recommendations_for_other_ids_are_an_error_not_zeros():
+    test = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 11]})
+    recommendations = pd.DataFrame({"user_id": ["1", "2"], "item_id": [10, 11], "rank": [1, 1]})
+    with pytest.raises(ValueError, match="same ids of the same type"):
+        ranking_metrics(recommendations, test, k=1)
+
+
+def test_bootstrap_needs_at_least_one_resample():
+    with pytest.raises(ValueError, match="resamples"):
+        bootstrap_interval([0.1, 0.2, 0.3], resamples=0)

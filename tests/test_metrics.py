@@ -441,3 +441,15 @@ def test_gini_hand_computed():
     assert gini([[0], [0]], 4) == pytest.approx(0.75)
     with pytest.raises(ValueError, match="not in the catalogue"):
         gini([[0, 9]], catalog=[0, 1])
+
+
+def test_item_positions_out_of_range_are_an_error_not_an_index_from_the_end():
+    vectors = [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    with pytest.raises(ValueError, match="item position"):
+        intra_list_diversity([[0, -1]], item_vectors=vectors)
+    with pytest.raises(ValueError, match="item position"):
+        novelty([[-1]], [1, 2, 10], num_users=10)
+    with pytest.raises(ValueError, match="square"):
+        intra_list_diversity([[0, 1]], similarity=np.ones((2, 3)))
+    # numpy integers are positions too.
+    assert intra_list_diversity([[0, np.int64(1)]], item_vectors=vectors) == pytest.approx(1.0)

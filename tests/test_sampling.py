@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sparse
 
 from recsys_lessons.data import (
     candidate_sets,
@@ -9,6 +10,7 @@ from recsys_lessons.data import (
     sample_negative_indices,
     sample_negatives,
 )
+from recsys_lessons.data.sampling import item_probabilities
 
 
 def _pairs(frame):
@@ -76,3 +78,14 @@ def test_bad_arguments(small_ratings):
         sample_negatives(small_ratings, strategy="hard")
     with pytest.raises(ValueError, match="num_negatives"):
         sample_negatives(small_ratings, num_negatives=0)
+
+
+def test_popularity_sampling_without_a_drawable_item_is_an_error_not_a_hang():
+    # Item 2 has no interactions, so popularity sampling gives it probability 0, and user 0
+    # has every other item.
+    matrix = sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 0]]))
+    probabilities = item_probabilities(matrix, "popularity")
+    with pytest.raises(ValueError, match="probability above 0"):
+        sample_negative_indices(matrix, [0], 3, np.random.default_rng(0), probabilities)
+    assert (sample_negative_indices(matrix, [1], 3, np.random.default_rng(0), probabilities)
+            == 1).all()

@@ -98,3 +98,26 @@ def test_bad_test_size(size, small_ratings):
 def test_missing_timestamp_column_is_named(small_ratings):
     with pytest.raises(ValueError, match="timestamp"):
         leave_one_out(small_ratings.drop(columns="timestamp"))
+
+
+def test_a_split_that_leaves_a_part_empty_is_an_error():
+    four = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [1, 2, 1, 2],
+                         "timestamp": [5, 5, 5, 5]})
+    with pytest.raises(ValueError, match="test empty"):
+        random_split(four, test_size=0.1)
+    with pytest.raises(ValueError, match="train empty"):
+        temporal_split(four, test_size=0.5)  # every row is tied at the cutoff
+    single_rows = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "timestamp": [1, 2]})
+    with pytest.raises(ValueError, match="test empty"):
+        stratified_split(single_rows)
+
+
+def test_numpy_test_sizes_are_accepted(small_ratings):
+    train, test = random_split(small_ratings, test_size=np.float32(0.25), seed=0)
+    pd.testing.assert_frame_equal(test, random_split(small_ratings, test_size=0.25, seed=0)[1])
+
+
+def test_temporal_split_names_a_non_numeric_timestamp(small_ratings):
+    dated = small_ratings.assign(timestamp=pd.to_datetime(small_ratings["timestamp"], unit="s"))
+    with pytest.raises(ValueError, match="timestamp must be numeric"):
+        temporal_split(dated)

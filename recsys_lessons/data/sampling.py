@@ -53,6 +53,16 @@ def sample_negative_indices(
             "A user has interacted with every item, so no negative can be drawn for them. "
             "Remove such users before sampling."
         )
+    if probabilities is not None and user_indices.size:
+        # Redrawing would never end for a user whose every remaining item has probability 0
+        # (an item nobody interacted with gets 0 under popularity sampling).
+        binary = (matrix[np.unique(user_indices)] != 0).astype(np.float64)
+        free_mass = 1.0 - binary @ np.asarray(probabilities, dtype=np.float64)
+        if (free_mass <= 1e-12).any():
+            raise ValueError(
+                "A user has interacted with every item that has a sampling probability above 0, "
+                "so no negative can be drawn for them. Sample uniformly, or remove such users."
+            )
     # Sorted keys u·n_items + i of all positives allow a fast membership test.
     coo = matrix.tocoo()
     positive_keys = np.sort(coo.row.astype(np.int64) * num_items + coo.col)

@@ -8,6 +8,8 @@ Lesson 08 measures the difference.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 
@@ -15,14 +17,22 @@ from recsys_lessons.data.validation import check_interactions
 
 
 def _check_test_size(test_size: float) -> float:
-    if not isinstance(test_size, int | float) or not 0 < test_size < 1:
+    if isinstance(test_size, bool) or not isinstance(test_size, Real) or not 0 < test_size < 1:
         raise ValueError(
             f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}."
         )
     return float(test_size)
 
 
-def _split_by_mask(ratings: pd.DataFrame, is_test: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split_by_mask(
+    ratings: pd.DataFrame, is_test: np.ndarray, advice: str = "pass more rows"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows outside and inside `is_test`; an empty part is an error, not a silent result."""
+    for part, rows in (("train", int((~is_test).sum())), ("test", int(is_test.sum()))):
+        if rows == 0:
+            raise ValueError(
+                f"the split leaves {part} empty ({len(ratings)} rows in all); {advice}."
+            )
     return ratings.loc[~is_test].copy(), ratings.loc[is_test].copy()
 
 
@@ -40,7 +50,7 @@ def random_split(
     num_test = int(round(test_size * len(ratings)))
     is_test = np.zeros(len(ratings), dtype=bool)
     is_test[rng.permutation(len(ratings))[:num_test]] = True
-    return _split_by_mask(ratings, is_test)
+    return _split_by_mask(ratings, is_test, "pass more rows or another test_size")
 
 
 def stratified_split(
@@ -67,7 +77,9 @@ def stratified_split(
     num_test = np.clip(np.round(test_size * counts), 1, counts - 1)
     num_test[counts < 2] = 0
     is_test = position_in_user < num_test[user_codes]
-    return _split_by_mask(ratings, is_test)
+    return _split_by_mask(
+        ratings, is_test, "only users with at least two rows get a test row, so pass more rows"
+    )
 
 
 def temporal_split(
@@ -76,15 +88,27 @@ def temporal_split(
     """Split at one global moment: rows at or after the cutoff timestamp are the test set.
 
     The cutoff is `cutoff` when given, else the timestamp below which a share 1 − test_size of
-    the rows fall. Nothing from the future is in train, as in a deployed system. Users whose
-    rows are all after the cutoff appear only in test (cold-start users).
+    the rows fall. Rows tied at the cutoff all go to test, so with many equal timestamps the
+    test share can be larger than `test_size`. Nothing from the future is in train, as in a
+    deployed system. Users whose rows are all after the cutoff appear only in test (cold-start
+    users).
     """
     check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
     if cutoff is None:
         test_size = _check_test_size(test_size)
+        if not pd.api.types.is_numeric_dtype(ratings["timestamp"]):
+            raise ValueError(
+                f"timestamp must be numeric (seconds since 1970, as in MovieLens), got "
+                f"{ratings['timestamp'].dtype}; convert it first, for example "
+                "frame['timestamp'] = frame['timestamp'].astype('int64') // 10**9 for datetimes."
+            )
         cutoff = float(np.quantile(ratings["timestamp"].to_numpy(), 1 - test_size))
     is_test = (ratings["timestamp"] >= cutoff).to_numpy()
-    return _split_by_mask(ratings, is_test)
+    return _split_by_mask(
+        ratings, is_test,
+        "choose a cutoff between the first and the last timestamp (equal timestamps all fall "
+        "on the same side)",
+    )
 
 
 def leave_one_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

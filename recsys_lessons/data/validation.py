@@ -6,7 +6,9 @@ learner's first bug is usually a wrong column name or a stray NaN, not a wrong f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from numbers import Real
 
 import pandas as pd
 
@@ -62,7 +64,8 @@ def check_interactions(
 
 def check_positive_int(value, name: str) -> int:
     """Return `value` as an int, or raise if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
+            or int(value) != value):
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer (at least 1), got {value!r}.")
