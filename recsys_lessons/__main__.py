@@ -50,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     if arguments.command == "benchmark":
-        from recsys_lessons.benchmark import STANDARD_K, format_table, run_benchmark
+        from recsys_lessons.benchmark import (
+            LEAVE_ONE_OUT_NEGATIVES,
+            STANDARD_K,
+            STANDARD_SEED,
+            STANDARD_TEST_SIZE,
+            format_table,
+            run_benchmark,
+        )
 
         if arguments.record and arguments.k != STANDARD_K:
             parser.error(f"--record keeps the course's k = {STANDARD_K} only; drop --k or "
@@ -61,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
         if arguments.protocol == "standard":
-            print(f"MovieLens 100K, per-user stratified 75/25 split (seed 0), k={arguments.k}, "
+            print(f"MovieLens 100K, per-user stratified {1 - STANDARD_TEST_SIZE:.0%}/"
+                  f"{STANDARD_TEST_SIZE:.0%} split (seed {STANDARD_SEED}), k={arguments.k}, "
                   "full ranking, seen items excluded.")
         else:
-            print(f"MovieLens 100K, leave-one-out: each user's latest rating ranked among 99 "
-                  f"never-rated items (seed 0), k={arguments.k}.")
+            print(f"MovieLens 100K, leave-one-out: each user's latest rating ranked among "
+                  f"{LEAVE_ONE_OUT_NEGATIVES} never-rated items (seed {STANDARD_SEED}), "
+                  f"k={arguments.k}.")
         print(format_table(table))
         if arguments.record:
             from recsys_lessons.benchmark import write_record

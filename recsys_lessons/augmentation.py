@@ -26,6 +26,7 @@ unchanged in form. Augmentation belongs to the training data only: never augment
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,7 @@ def augment_sequences(
     ratios: Mapping[str, float] | None = None,
     min_length: int = 3,
     seed: int = 0,
+    first_user_id: int | None = None,
 ) -> pd.DataFrame:
     """Augmented copies of every user's history, as rows of new users.
 
@@ -124,11 +126,16 @@ def augment_sequences(
         Shorter histories are not augmented.
     seed:
         Seed of every random choice; the same seed gives the same rows.
+    first_user_id:
+        The id of the first new user; None means one above the largest user id of `ratings`.
+        When other data has users that `ratings` lacks (a temporal split's test set can),
+        pass one above the largest id of all of it, or augmented rows would join them.
 
     Returns
     -------
     DataFrame with the columns user_id, item_id, (rating,) timestamp. The new user ids are
-    integers above the largest user id of `ratings`, numbered in order; the timestamps are
+    integers from `first_user_id` (by default one above the largest of `ratings`) on,
+    numbered in order, in the dtype of `ratings`' user_id; the timestamps are
     the positions 0, 1, 2, ... of each version, so the version is read in its new order.
     """
     check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
@@ -164,6 +171,14 @@ def augment_sequences(
     ends = np.r_[starts[1:], len(users)]
     rng = np.random.default_rng(seed)
     next_user = int(user_ids.max()) + 1
+    if first_user_id is not None:
+        if (isinstance(first_user_id, bool) or not isinstance(first_user_id, Integral)
+                or first_user_id < next_user):
+            raise ValueError(
+                f"first_user_id must be an integer above every user id of ratings (at least "
+                f"{next_user}), got {first_user_id!r}."
+            )
+        next_user = int(first_user_id)
     new_users, positions = [], []
     for start, end in zip(starts, ends, strict=True):
         if end - start < min_length:
@@ -182,6 +197,15 @@ def augment_sequences(
     if not positions:
         return pd.DataFrame({name: pd.Series(dtype=ordered[name].dtype) for name in columns})
     positions = np.concatenate(positions)
+    if next_user - 1 > np.iinfo(user_ids.dtype).max:
+        # Cast down, the new ids would wrap around onto existing users.
+        fix = ("convert it first, ratings.astype({'user_id': 'int64'})"
+               if np.iinfo(user_ids.dtype).max < np.iinfo(np.int64).max
+               else "pass a smaller first_user_id")
+        raise ValueError(
+            f"The new user ids reach {next_user - 1}, more than user_id's dtype "
+            f"{user_ids.dtype} holds; {fix}."
+        )
     result = {
         "user_id": np.concatenate(new_users).astype(user_ids.dtype),
         "item_id": ordered["item_id"].to_numpy()[positions],

@@ -25,8 +25,10 @@ the Keras rows of the leaderboard from the record, written by
 ``python -m recsys_lessons benchmark --protocol PROTOCOL --record``, and trains one of them
 again to show that the record reproduces; lessons 05 and 07 take one costly baseline row each
 from it. Each recorded row keeps the model's hyper-parameters, so a changed default makes
-`recorded_benchmark` fail until the row is measured again. A change to a model's code that
-keeps its defaults is not detected that way: measure the model again after changing it.
+`recorded_benchmark` fail until the row is measured again; the record also keeps the
+protocol's split settings (`protocol_settings`), and refuses to be read or extended once
+they change. A change to a model's code that keeps its defaults is not detected that way:
+measure the model again after changing it.
 """
 
 from __future__ import annotations
@@ -46,11 +48,12 @@ import pandas as pd
 import recsys_lessons.models as models
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
-from recsys_lessons.metrics import catalog_coverage
+from recsys_lessons.metrics import _check_k, catalog_coverage
 
 STANDARD_K = 10
 STANDARD_TEST_SIZE = 0.25
 STANDARD_SEED = 0
+LEAVE_ONE_OUT_NEGATIVES = 99
 PROTOCOLS = ("standard", "leave-one-out")
 RECORD_DIR = Path(__file__).parent / "recorded"
 # Hyper-parameters that do not change what a model learns, left out of the recorded settings.
@@ -78,6 +81,9 @@ def run_benchmark(
     """Fit, recommend and evaluate each model; one row per model."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
+    # Checked before anything trains: a Keras model can take minutes to fit.
+    _check_k(k)
+    classes = model_classes(names)
     ratings = load_movielens("100k").ratings
     if protocol == "standard":
         train, test = stratified_split(ratings, test_size=STANDARD_TEST_SIZE, seed=STANDARD_SEED)
@@ -86,7 +92,7 @@ def run_benchmark(
     users = test["user_id"].unique()
     num_items = ratings["item_id"].nunique()
     rows, settings = [], {}
-    for model_class in model_classes(names):
+    for model_class in classes:
         model = model_class()
         settings[model_class.__name__] = model_settings(model)
         start = time.perf_counter()
@@ -98,6 +104,7 @@ def run_benchmark(
             row.update(ranking_metrics(recommendations, test, k=k).drop("users").to_dict())
         else:
             sampled = evaluate_ranking(model, train, test, k=k, protocol="sampled",
+                                       num_negatives=LEAVE_ONE_OUT_NEGATIVES,
                                        seed=STANDARD_SEED)
             row.update(sampled.drop("cases").to_dict())
         evaluated = time.perf_counter()
@@ -110,8 +117,9 @@ def run_benchmark(
             full = evaluate_ranking(model, train, test, k=k)
             row.update({f"full {metric}@{k}": full[f"{metric}@{k}"]
                         for metric in ("hit_rate", "ndcg")})
-        # The rating models, and the multi-task models whose second task is the rating.
-        if protocol == "standard" and hasattr(model, "predict"):
+        # The rating models, the neighbourhood models in rating mode, and the multi-task
+        # models whose second task is the rating; UserKNN and ItemKNN rank by default.
+        if protocol == "standard" and model.predicts_ratings:
             row.update(evaluate_rating(model, test)[["rmse", "mae"]].to_dict())
         row["fit_s"] = fitted - start
         # Standard: recommending for every user; leave-one-out: scoring the candidate lists.
@@ -133,6 +141,26 @@ def model_settings(model) -> dict:
     parameters = {name: value for name, value in model.get_params().items()
                   if name not in UNRECORDED_PARAMETERS}
     return json.loads(json.dumps(parameters))
+
+
+def protocol_settings(protocol: str) -> dict:
+    """How a protocol splits and samples: kept in its record, which is only valid for them."""
+    if protocol == "standard":
+        return {"split": "stratified", "test_size": STANDARD_TEST_SIZE, "seed": STANDARD_SEED}
+    return {"split": "leave_one_out", "negatives": LEAVE_ONE_OUT_NEGATIVES,
+            "seed": STANDARD_SEED}
+
+
+def _check_protocol_settings(record: dict, protocol: str, path: Path) -> None:
+    current = protocol_settings(protocol)
+    if record.get("protocol_settings") != current:
+        measured = record.get("protocol_settings") or "that it did not record"
+        raise ValueError(
+            f"The record {path.name} was measured with protocol settings {measured}, but "
+            f"the benchmark now uses {current}; delete "
+            f"it and measure every model again with "
+            f"`python -m recsys_lessons benchmark --protocol {protocol} --record`."
+        )
 
 
 def record_path(protocol: str, record_dir: str | Path | None = None) -> Path:
@@ -167,9 +195,13 @@ def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> P
     if table.attrs.get("k") != STANDARD_K or "settings" not in table.attrs:
         raise ValueError("Only a table returned by run_benchmark with the standard k = "
                          f"{STANDARD_K} can be recorded.")
-    path = record_path(table.attrs["protocol"], record_dir)
+    protocol = table.attrs["protocol"]
+    path = record_path(protocol, record_dir)
     record = json.loads(path.read_text()) if path.exists() else {
-        "protocol": table.attrs["protocol"], "k": STANDARD_K, "models": {}}
+        "protocol": protocol, "k": STANDARD_K, "protocol_settings": protocol_settings(protocol),
+        "models": {}}
+    # Rows measured under other split settings cannot share a table with these.
+    _check_protocol_settings(record, protocol, path)
     provenance = {
         "recorded": datetime.date.today().isoformat(),
         "machine": _machine(),
@@ -208,7 +240,9 @@ def recorded_benchmark(
     if not path.exists():
         raise ValueError(f"No record at {path}; write it with "
                          f"`python -m recsys_lessons benchmark --protocol {protocol} --record`.")
-    recorded = json.loads(path.read_text())["models"]
+    record = json.loads(path.read_text())
+    _check_protocol_settings(record, protocol, path)
+    recorded = record["models"]
     rows, provenance = {}, {}
     for model_class in model_classes(names):
         name = model_class.__name__

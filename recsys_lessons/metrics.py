@@ -531,8 +531,8 @@ def intra_list_diversity(recommended, item_vectors=None, similarity=None, per_us
 def novelty(recommended, item_popularity, num_users: int, per_user: bool = False):
     """Novelty: the mean self-information of the recommended items.
 
-        p_i        = (number of users who interacted with i) / num_users
-        novelty(u) = (1 / |L_u|) Σ_{i∈L_u} −log2(p_i)
+        s_i        = (number of users who interacted with i) / num_users
+        novelty(u) = (1 / |L_u|) Σ_{i∈L_u} −log2(s_i)
         novelty    = mean over users of novelty(u)
 
     ``item_popularity`` maps every recommended item to the number of (training) users who

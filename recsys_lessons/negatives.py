@@ -107,7 +107,9 @@ class NegativeSamplingBPR(BPR):
             raise ValueError(
                 f"negatives must be one of {NEGATIVE_STRATEGIES}, got {self.negatives!r}."
             )
-        self._num_candidates = check_positive_int(self.num_candidates, "num_candidates")
+        # Only the hard negatives use it; the other strategies ignore it, as documented.
+        self._num_candidates = (check_positive_int(self.num_candidates, "num_candidates")
+                                if self.negatives == "hard" else None)
         self._probabilities = (item_probabilities(self.user_items_, "popularity")
                                if self.negatives == "popularity" else None)
         # BPR's training loop, with this class's negatives: with negatives="uniform" it makes

@@ -270,6 +270,8 @@ def laplace_scale(sensitivity: float, epsilon: float) -> float:
     standard deviation √2 · b, so halving ε doubles it. ε = ∞ gives b = 0.
     """
     sensitivity = check_non_negative(sensitivity, "sensitivity")
+    if math.isinf(sensitivity):
+        raise ValueError("sensitivity must be finite: no noise can hide an unbounded change.")
     return 0.0 if math.isinf(check_epsilon(epsilon)) else sensitivity / epsilon
 
 
@@ -411,8 +413,10 @@ class DPPopularity(Popularity):
 
     Attributes
     ----------
-    item_counts_: the noisy counts ĉ_i (the exact counts are never stored, so a saved model
-        holds only what may be released).
+    item_counts_: the noisy counts ĉ_i. What is private is what the model *outputs*, these
+        counts and the lists: the fitted object also keeps the training interactions
+        (`user_items_`, as every model does, to leave out seen items), so publish the counts,
+        never the object itself.
     noise_scale_: the Laplace scale b = Δ/ε, or the Gaussian standard deviation.
     """
 
@@ -517,6 +521,8 @@ def dp_sgd_epsilon(
     Returns np.inf when σ = 0 (no noise, no privacy), 0 when steps = 0.
     """
     steps = check_non_negative(steps, "steps")
+    if not steps.is_integer():
+        raise ValueError(f"steps must be a whole number of training steps, got {steps!r}.")
     delta = check_delta(delta)
     if steps == 0:
         return 0.0
@@ -582,7 +588,7 @@ def gaussian_mechanism_epsilon(noise_multiplier: float, delta: float) -> float:
     """
     sigma = check_positive(noise_multiplier, "noise_multiplier")
     delta = check_delta(delta)
-    if _gaussian_delta(sigma, 0.0) <= delta:
+    if math.isinf(sigma) or _gaussian_delta(sigma, 0.0) <= delta:
         return 0.0
     high = 1.0
     while _gaussian_delta(sigma, high) > delta:
@@ -617,11 +623,17 @@ def clip_scale(norms: np.ndarray, clip_norm: float) -> np.ndarray:
     """The factors min(1, C / ‖g‖) that shrink each gradient g to norm at most C.
 
     A gradient already inside the ball is left alone; a longer one keeps its direction and
-    gets length exactly C. A zero gradient gets factor 1.
+    gets length exactly C. A zero gradient gets factor 1. C must be a finite number >= 0.
     """
+    clip_norm = check_non_negative(clip_norm, "clip_norm")
+    if math.isinf(clip_norm):
+        raise ValueError("clip_norm must be finite: an infinite C clips nothing and bounds "
+                         "no user's influence.")
     norms = np.asarray(norms, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.minimum(1.0, clip_norm / norms)
+    factors = np.ones_like(norms)
+    longer = norms > clip_norm
+    factors[longer] = clip_norm / norms[longer]
+    return factors
 
 
 def clip_rows(gradients: np.ndarray, clip_norm: float) -> np.ndarray:
@@ -687,8 +699,9 @@ class DPMatrixFactorization(Recommender):
     move by Adam along ĝ − λθ (λ: weight decay, which looks at no data); Adam only
     transforms the noisy gradient, which is post-processing and costs no privacy.
 
-    The privacy unit is the user: adding or removing everything one user did changes the sum
-    of a step by at most C, so what is released is (ε, δ)-DP at the user level, with
+    The privacy unit is the user: removing everything one user did (their gradient replaced
+    by zero, the "zero-out" notion of neighbouring data sets) changes the sum of a step by
+    at most C, so what is released is (ε, δ)-DP at the user level, with
     ε = `dp_sgd_epsilon(σ, q, T, δ)` after T = ⌈epochs / q⌉ steps. (A rating-level guarantee
     would clip each rating's gradient instead; it is much weaker, since a user with k ratings
     is then protected only with about k·ε.) What is released depends on `user_factors`:
@@ -696,7 +709,9 @@ class DPMatrixFactorization(Recommender):
     ``"shared"`` (central DP)
         P is trained with Q and b by DP-SGD, so the whole model, every p_u included, is
         (ε, δ)-DP: an attacker who reads p_u learns almost nothing about user u. The same
-        noise stops the model from learning much about u either.
+        noise stops the model from learning much about u either. The list of users (P has
+        one row per training user) is treated as public, like the catalogue: the guarantee
+        covers what each user did, not whether they are a user.
     ``"local"`` (joint DP, Kearns et al. 2014)
         Only Q and b get clipped, noised updates. Each p_u is trained from u's own data and
         gradient alone, exactly, as it would be on the user's own device, and is never

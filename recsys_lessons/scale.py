@@ -19,6 +19,7 @@ Notation: n_users users, n_items items, nnz interactions, |I_u| items of user u 
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 import tracemalloc
@@ -31,22 +32,24 @@ from recsys_lessons.data.synthetic import synthetic_interactions
 from recsys_lessons.data.validation import check_interactions, check_positive_int
 
 #: Big-O of `fit` for this package's models. "time" and "memory" are the costs;
-#: "dominant step" says what takes them.
+#: "dominant step" says what takes them. Every model also keeps its training data as a
+#: sparse users × items matrix (`user_items_`, to leave out seen items): the nnz terms
+#: (NeuMF also holds each epoch's positives and sampled negatives).
 COMPLEXITY = {
     "Popularity": {
         "time": "O(nnz)",
-        "memory": "O(n_items)",
+        "memory": "O(nnz + n_items)",
         "dominant step": "one count per item",
     },
     "ItemKNN": {
         "time": "O(Σ_u |I_u|² + n_items²)",
-        "memory": "O(n_items²)",
+        "memory": "O(nnz + n_items²)",
         "dominant step": "the item–item product XᵀX over co-occurring pairs, then a dense "
                          "n_items × n_items similarity matrix pruned to k neighbours per row",
     },
     "EASE": {
         "time": "O(Σ_u |I_u|² + n_items³)",
-        "memory": "O(n_items²)",
+        "memory": "O(nnz + n_items²)",
         "dominant step": "inverting the dense n_items × n_items Gram matrix XᵀX + λI",
     },
     "ImplicitALS": {
@@ -65,7 +68,8 @@ COMPLEXITY = {
     },
     "NeuMF": {
         "time": "O(epochs · nnz · (1 + negatives) · (k + Σ_l h_(l−1) · h_l))",
-        "memory": "O((n_users + n_items) · k + Σ_l h_(l−1) · h_l + batch · Σ_l h_l)",
+        "memory": "O(nnz · (1 + negatives) + (n_users + n_items) · k + Σ_l h_(l−1) · h_l "
+                  "+ batch · Σ_l h_l)",
         "dominant step": "forward and backward passes over every positive and its sampled "
                          "negatives (h_l: widths of the MLP tower, h_0 = 2k); recommending "
                          "then runs the network on n_users · n_items pairs",
@@ -121,7 +125,8 @@ def _peak_resident_megabytes() -> float | None:
 def _new_model(make_model):
     """A new, unfitted model from a factory function or class, or a clone of a model."""
     if hasattr(make_model, "fit") and not isinstance(make_model, type):
-        return make_model.clone() if hasattr(make_model, "clone") else make_model
+        # A model of another library has no clone(); a deep copy keeps the caller's unfitted.
+        return make_model.clone() if hasattr(make_model, "clone") else copy.deepcopy(make_model)
     if not callable(make_model):
         raise TypeError(
             "make_model must be a function that returns a new model (the class itself, or "
@@ -161,8 +166,10 @@ def measure_cost(make_model, interactions: pd.DataFrame) -> dict:
             Memory freed by Python is not always returned to the system at once, so this
             can differ from peak_memory_mb either way.
 
-    Tracing makes every allocation a little slower, mostly for code that creates many small
-    Python objects; numpy-heavy fits barely notice.
+    Tracing makes every allocation slower and costs memory of its own, mostly for code that
+    creates many small Python objects (then fit_seconds and rss_growth_mb both grow); this
+    package's numpy-heavy fits barely notice. When the caller is already tracing, its
+    recorded peak (`tracemalloc.get_traced_memory`) is reset by this measurement.
     """
     check_interactions(interactions, name="interactions")
     model = _new_model(make_model)

@@ -235,8 +235,8 @@ class SearchResult:
     trials : DataFrame
         One row per trial, in the order they ran: "trial" (0, 1, ...), one column per searched
         parameter, the validation score (a column named like the metric, NaN when the model
-        failed to train), "seconds" (fit and evaluation), and "epochs" for models trained with
-        early stopping (the epochs actually run).
+        failed to train), "seconds" (fit and evaluation), and "epochs_run" for models trained
+        with early stopping (the epochs actually run; a searched "epochs" keeps its own column).
     best_params : dict
         The searched parameters of the best trial (the first of equals).
     best_value : float
@@ -334,6 +334,31 @@ def _plain(value) -> bool:
     return value is None or isinstance(value, bool | int | float | str)
 
 
+def _check_initial_value(name: str, dimension: Dimension, value):
+    """`value` as the search space holds it, or a ValueError that names what it may be."""
+    if isinstance(dimension, Categorical):
+        if value in dimension.choices:
+            return value
+        # Parameters read back from JSON hold lists where the choices hold tuples.
+        as_tuples = _lists_to_tuples(value)
+        if as_tuples in dimension.choices:
+            return as_tuples
+        raise ValueError(f"initial_params gives {name}={value!r}, which is not one of its "
+                         f"choices {list(dimension.choices)}.")
+    valid = isinstance(value, RealNumber) and not isinstance(value, bool)
+    if valid and isinstance(dimension, Integer):
+        valid = float(value).is_integer()  # Optuna would silently round 2.5 down to 2.
+    if not valid or not dimension.low <= value <= dimension.high:
+        kind = "an integer" if isinstance(dimension, Integer) else "a number"
+        raise ValueError(f"initial_params gives {name}={value!r}; it must be {kind} in "
+                         f"[{dimension.low}, {dimension.high}].")
+    return value
+
+
+def _lists_to_tuples(value):
+    return tuple(map(_lists_to_tuples, value)) if isinstance(value, list | tuple) else value
+
+
 def _encode(dimension: Dimension, value):
     """The value as Optuna stores it: categorical choices that are not plain values (tuples
     of layer widths, say) are stored by their position in `choices`."""
@@ -412,7 +437,8 @@ class _Objective:
         row = {"trial": len(self.rows), **parameters, self.metric: value,
                "seconds": time.perf_counter() - start}
         if self.early_stopping and hasattr(candidate, "history_"):
-            row["epochs"] = len(candidate.history_)
+            # Its own column: a search over `epochs` must keep the value it tried.
+            row["epochs_run"] = len(candidate.history_)
         self.rows.append(row)
         return value
 
@@ -474,7 +500,7 @@ def random_search(
         For models with `validation_fraction` and `patience` (the Keras models): when the
         model holds out nothing and the space does not search `validation_fraction`, each
         trial holds out `EARLY_STOPPING_FRACTION` of its training data and stops after
-        `patience` epochs without a lower validation loss; "epochs" in the trials table
+        `patience` epochs without a lower validation loss; "epochs_run" in the trials table
         says how many it ran.
 
     Returns
@@ -531,6 +557,8 @@ def bayesian_search(
                 f"Each of initial_params must give every searched parameter "
                 f"{list(objective.space)}; got {list(parameters)}."
             )
+        for name, value in parameters.items():
+            parameters[name] = _check_initial_value(name, objective.space[name], value)
     optuna = _import_optuna()
     distributions = _distributions(objective.space)
     with _quiet_optuna(optuna):

@@ -127,6 +127,7 @@ def test_implicit_data_has_no_rating_column(ratings):
     ({"copies": 0}, "copies"),
     ({"ratios": {"crop": 2.0}}, r"in \(0, 1\]"),
     ({"ratios": {"rotate": 0.5}}, "unknown method"),
+    ({"first_user_id": 3}, "first_user_id must be an integer above every user id"),
 ])
 def test_bad_arguments_raise_clear_errors(ratings, arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -138,3 +139,21 @@ def test_needs_timestamps_and_integer_user_ids(ratings):
         augment_sequences(ratings.drop(columns="timestamp"))
     with pytest.raises(ValueError, match="integers"):
         augment_sequences(ratings.assign(user_id=ratings["user_id"].astype(str)))
+
+
+def test_new_ids_can_start_above_users_found_only_elsewhere(ratings):
+    # A temporal split's test set can hold users that training lacks; their ids stay theirs.
+    first = int(ratings["user_id"].max()) + 100
+    augmented = augment_sequences(ratings, seed=0, first_user_id=first)
+    assert augmented["user_id"].min() == first
+    default = augment_sequences(ratings, seed=0)
+    np.testing.assert_array_equal(augmented["user_id"] - first,
+                                  default["user_id"] - default["user_id"].min())
+
+
+def test_new_ids_that_do_not_fit_the_id_dtype_are_refused(ratings):
+    # 12 users numbered 240..251: their 24 new versions would need ids up to 275.
+    dense = pd.factorize(ratings["user_id"], sort=True)[0] + 240
+    small = ratings.assign(user_id=dense.astype("uint8"))
+    with pytest.raises(ValueError, match="more than user_id's dtype uint8 holds"):
+        augment_sequences(small, copies=2, seed=0)

@@ -67,3 +67,11 @@ def test_bias_baseline_on_movielens(movielens):
 def test_negative_regularisation_is_refused(small_ratings):
     with pytest.raises(ValueError, match="reg_user"):
         BiasBaseline(reg_user=-1).fit(small_ratings)
+
+
+@pytest.mark.parametrize("parameters", [{"reg_user": float("nan")}, {"reg_item": None},
+                                        {"reg_item": -1.0}])
+def test_bias_regularisation_must_be_a_number_at_least_zero(parameters):
+    name = next(iter(parameters))
+    with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
+        BiasBaseline(**parameters).fit(make_ratings())

@@ -25,6 +25,22 @@ def test_table_columns_end_with_timings():
     assert format_table(table).count("\n") == 3
 
 
+def test_neighbourhood_models_get_no_rating_error_in_their_default_top_n_mode():
+    # Their `predict` exists for the rating mode only; the table must not call it.
+    table = run_benchmark(["BiasBaseline", "UserKNN", "ItemKNN"])
+    assert table.loc[["UserKNN", "ItemKNN"], "rmse"].isna().all()
+    assert table.loc["BiasBaseline", "rmse"] > 0
+
+
+def test_a_bad_k_is_refused_before_any_model_trains(monkeypatch):
+    def must_not_train(self, ratings):
+        raise AssertionError("a model was fitted before k was checked")
+
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    with pytest.raises(ValueError, match="k must be"):
+        run_benchmark(["Popularity"], k=0)
+
+
 def test_ranking_metrics_timing_reports_sizes():
     result = time_ranking_metrics(num_users=50, num_items=200, held_out_per_user=20, repeats=2)
     assert result["num_test_rows"] == 1000 and result["num_recommendation_rows"] == 500
@@ -88,6 +104,17 @@ def test_missing_records_and_rows_say_how_to_measure_them(tmp_path):
         benchmark.recorded_benchmark("standard", ["EASE"], tmp_path)
     with pytest.raises(ValueError, match="k = 10"):
         benchmark.write_record(run_benchmark(["Popularity"], k=5), tmp_path)
+
+
+def test_a_record_of_another_split_is_refused(tmp_path, monkeypatch):
+    table = run_benchmark(["Popularity"])
+    benchmark.write_record(table, tmp_path)
+    # The same rows would be wrong for another split: read and extend both refuse.
+    monkeypatch.setattr(benchmark, "STANDARD_SEED", 1)
+    with pytest.raises(ValueError, match="protocol settings .* delete it and measure"):
+        benchmark.recorded_benchmark("standard", ["Popularity"], tmp_path)
+    with pytest.raises(ValueError, match="protocol settings"):
+        benchmark.write_record(table, tmp_path)
 
 
 def test_record_command_writes_where_the_package_reads(tmp_path, monkeypatch, capsys):

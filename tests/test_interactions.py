@@ -62,3 +62,9 @@ def test_nan_rating_and_bad_values_argument():
         interaction_matrix(frame, values="counts")
     with pytest.raises(TypeError, match="pandas DataFrame"):
         interaction_matrix([[1, 1]])
+
+
+def test_an_infinite_rating_is_named_instead_of_failing_later():
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": [4.0, np.inf]})
+    with pytest.raises(ValueError, match="1 infinite value"):
+        interaction_matrix(frame, values="rating")

@@ -299,8 +299,21 @@ def test_rating_mode_keeps_the_model_contract(model_class):
 
 
 @MODELS
+def test_rating_mode_refuses_a_rating_of_zero(model_class, small_ratings):
+    # A 0 would count as a rating in the biases but as "not rated" in the similarities.
+    ratings = small_ratings.assign(rating=small_ratings["rating"] - 1)
+    assert (ratings["rating"] == 0).any()
+    with pytest.raises(ValueError, match="rating.s. of 0"):
+        model_class(implicit=False).fit(ratings)
+    model_class(implicit=False).fit(small_ratings)
+
+
+@MODELS
 def test_top_n_mode_does_not_predict_ratings(model_class, small_ratings):
     model = model_class().fit(small_ratings)
+    # The benchmark asks predicts_ratings before it computes an RMSE.
+    assert model.predicts_ratings is False
+    assert model_class(implicit=False).predicts_ratings is True
     with pytest.raises(TypeError, match="implicit=False"):
         model.predict(small_ratings["user_id"], small_ratings["item_id"])
 

@@ -443,3 +443,12 @@ def test_biased_mf_rmse_on_one_fold_of_movielens(movielens):
     is_test[np.array_split(np.random.default_rng(0).permutation(len(ratings)), 5)[0]] = True
     model = BiasedMF().fit(ratings[~is_test])
     assert evaluate_rating(model, ratings[is_test])["rmse"] <= 0.93
+
+
+@pytest.mark.parametrize("bad_rating", [-8.0, np.inf])
+def test_implicit_als_refuses_strengths_that_make_a_confidence_negative(bad_rating):
+    ratings = make_ratings()
+    ratings.loc[0, "rating"] = bad_rating
+    # An infinite rating is refused by the shared input check, a negative one by ImplicitALS.
+    with pytest.raises(ValueError, match="finite"):
+        ImplicitALS(iterations=1).fit(ratings)

@@ -152,6 +152,7 @@ def test_score_needs_paired_arrays(model_class, fitted, train):
 )
 def test_rating_models_predict_and_fall_back(model_class, fitted, train):
     model = fitted[model_class]
+    assert model.predicts_ratings is True
     predictions = model.predict(train["user_id"], train["item_id"])
     assert predictions.shape == (len(train),)
     assert predictions.min() >= train["rating"].min() and predictions.max() <= train["rating"].max()

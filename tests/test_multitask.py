@@ -386,6 +386,7 @@ def test_the_loss_is_the_weighted_sum_of_the_task_losses(task_weights, train):
     losses = evaluate_on_one_batch(model, examples, *task_targets(examples, model.tasks_))
     expected = sum(weight * losses[f"{task}_loss"] for task, weight in task_weights.items())
     assert losses["loss"] == pytest.approx(expected, rel=1e-5)
+    assert model.predicts_ratings is (task_weights["rating"] > 0)
     if task_weights["rating"] == 0:
         with pytest.raises(ValueError, match="did not learn the rating task"):
             model.predict(train["user_id"][:1], train["item_id"][:1])
@@ -420,6 +421,14 @@ def test_same_seed_same_scores_other_seed_other_scores(fitted, train):
     assert not np.allclose(first, other)
 
 
+def test_switching_off_only_some_domain_tasks_is_refused(train):
+    items = synthetic_items(train["item_id"].unique())
+    domains = genre_domains(items, ["Action", "Sci-Fi"], names=("action", "other"))
+    weights = {"action": 1.0, "other": 0.0, "rating": 0.1}
+    with pytest.raises(ValueError, match=r"switch off the domain task\(s\) \['other'\]"):
+        tiny_model("MMoE", train, domains=domains, task_weights=weights).fit(train)
+
+
 def test_domains_make_one_interaction_task_per_domain(train):
     items = synthetic_items(train["item_id"].unique())
     domains = genre_domains(items, ["Action", "Sci-Fi"], names=("action", "other"))
@@ -440,6 +449,7 @@ def test_liked_preference_classifies_good_ratings(train):
     assert model.tasks_ == {"interaction": "interaction", "liked": "liked"}
     liked = model.task_scores(train["user_id"], train["item_id"])["liked"]
     assert ((liked > 0) & (liked < 1)).all()
+    assert model.predicts_ratings is False
     with pytest.raises(ValueError, match="did not learn the rating task"):
         model.predict(train["user_id"], train["item_id"])
 
@@ -454,6 +464,7 @@ def test_the_side_feature_tables_must_cover_the_training_ids(train):
 @pytest.mark.parametrize(("parameter", "value", "message"), [
     ("embedding_dim", 0, "embedding_dim must be a positive integer"),
     ("num_experts", 0, "num_experts must be a positive integer"),
+    ("epochs", 1.0, "epochs must be a positive integer"),
     ("expert_layers", (), "expert_layers must be a non-empty sequence"),
     ("tower_layers", 16, "tower_layers must be a non-empty sequence"),
     ("learning_rate", 0.0, "learning_rate must be a positive number"),

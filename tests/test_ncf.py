@@ -257,6 +257,9 @@ def test_validation_split_monitors_the_loss_and_stops_early(train):
     ("weight_decay", "0.1", "weight_decay must be a non-negative number"),
     ("epochs", 0, "epochs must be a positive integer"),
     ("batch_size", 2.5, "batch_size must be a positive integer"),
+    # Whole-number floats too: Keras layers and fit refuse them with less helpful messages.
+    ("embedding_dim", 4.0, "embedding_dim must be a positive integer .*a float"),
+    ("epochs", 2.0, "epochs must be a positive integer"),
     ("validation_fraction", 1.0, r"validation_fraction must be a number in \[0, 1\)"),
     ("random_state", "seed", "random_state must be an integer or None"),
 ])
@@ -268,7 +271,7 @@ def test_bad_parameters_are_a_clear_error_in_fit(model_class, parameter, value, 
 
 
 @pytest.mark.parametrize("model_class", [MLP, NeuMF])
-@pytest.mark.parametrize("hidden_layers", [(), 32, (32, 0), "64"])
+@pytest.mark.parametrize("hidden_layers", [(), 32, (32, 0), "64", (8.0,)])
 def test_bad_hidden_layers(model_class, hidden_layers, train):
     with pytest.raises(ValueError, match="hidden_layers"):
         model_class(hidden_layers=hidden_layers).fit(train)

@@ -91,6 +91,11 @@ def test_bad_parameters_raise_clear_errors(ratings, parameters, message):
         NegativeSamplingBPR(**parameters).fit(ratings)
 
 
+def test_num_candidates_is_checked_only_where_it_is_used(ratings):
+    # The docstring says only the hard negatives use it.
+    NegativeSamplingBPR(negatives="uniform", num_candidates=0, factors=4, epochs=1).fit(ratings)
+
+
 def test_unfitted_model_raises_and_parameters_round_trip():
     model = NegativeSamplingBPR(negatives="hard", num_candidates=3, factors=4)
     assert model.clone().get_params() == model.get_params()

@@ -359,6 +359,23 @@ def test_clip_scale_and_clip_rows_by_hand():
     np.testing.assert_allclose(clipped, [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])
 
 
+def test_clipping_refuses_a_negative_or_infinite_bound_and_handles_zero():
+    # C = 0 removes every gradient; a zero gradient keeps factor 1 instead of 0/0 = NaN.
+    np.testing.assert_array_equal(clip_rows([[0.0, 0.0], [3.0, 4.0]], 0.0), [[0, 0], [0, 0]])
+    for bad in (-1.0, np.inf):
+        with pytest.raises(ValueError, match="clip_norm"):
+            clip_scale([1.0], bad)
+
+
+def test_accounting_inputs_that_have_no_meaning_are_refused():
+    with pytest.raises(ValueError, match="whole number"):
+        dp_sgd_epsilon(4.0, 0.01, 0.5, 1e-5)
+    with pytest.raises(ValueError, match="sensitivity must be finite"):
+        laplace_scale(np.inf, 1.0)
+    # Infinite noise releases nothing about anyone: ε = 0, not a solver error.
+    assert gaussian_mechanism_epsilon(np.inf, 1e-5) == 0.0
+
+
 def test_user_gradient_norms_match_the_explicit_gradient():
     rng = np.random.default_rng(0)
     num_users, num_items, factors = 4, 6, 3

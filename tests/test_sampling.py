@@ -35,7 +35,7 @@ def test_popularity_sampling_prefers_popular_items():
     frame = pd.DataFrame(rows, columns=["user_id", "item_id"])
     matrix, _, _ = interaction_matrix(frame)
     rng = np.random.default_rng(0)
-    from recsys_lessons.data.sampling import item_probabilities
+    from recsys_lessons.data.sampling import item_probabilities, sample_negative_indices
 
     probabilities = item_probabilities(matrix, "popularity")
     # User 49 (index 40) only has item 1, so draws of item 1 are rejected and redrawn.
@@ -50,6 +50,15 @@ def test_user_with_every_item_is_an_error():
     frame = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1]})
     with pytest.raises(ValueError, match="every item"):
         sample_negatives(frame)
+
+
+def test_asking_for_no_negatives_needs_no_free_item():
+    # A rating-only multi-task model asks for 0 negatives per rated pair.
+    full = sparse.csr_matrix(np.ones((2, 3)))
+    rng = np.random.default_rng(0)
+    drawn = sample_negative_indices(full, np.array([0, 1, 1]), 0, rng)
+    assert drawn.shape == (3, 0)
+    assert rng.random() == np.random.default_rng(0).random()  # No draw was used up.
 
 
 def test_candidate_sets_protocol(movielens):

@@ -53,6 +53,10 @@ def test_measure_cost_clones_a_model_and_accepts_a_class(interactions):
     measure_cost(model, interactions)
     assert not hasattr(model, "item_weights_")  # The model given stays unfitted.
     assert measure_cost(Popularity, interactions)["peak_memory_mb"] >= 0
+    # A model without clone() (another library's) is copied, not fitted in place.
+    foreign = Allocates(1)
+    measure_cost(foreign, interactions)
+    assert not hasattr(foreign, "total_")
 
 
 def test_measure_cost_bad_input(interactions):

@@ -333,6 +333,8 @@ def test_fit_needs_timestamps(train):
     (SASRec, {"num_heads": 3, "embedding_dim": 8}),
     (SASRec, {"num_blocks": 0}),
     (SASRec, {"epochs": 0}),
+    (SASRec, {"batch_size": 32.0}),
+    (SASRec, {"max_length": 8.0}),
     (SASRec, {"random_state": "seed"}),
 ])
 def test_bad_parameters_are_a_clear_error_in_fit(model_class, parameters, train):

@@ -77,8 +77,11 @@ def test_each_lesson_has_at_least_three_graded_exercises_with_solutions():
         assert all("check(" in source for source in solutions), path.name
         for cell in cells:
             if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []):
-                # Collapsed in JupyterLab, so a learner reveals it on purpose.
-                assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True
+                # Code and output collapsed in JupyterLab, so a learner reveals them on
+                # purpose: a value exercise's "correct (…)" output would give the answer away.
+                collapsed = cell["metadata"].get("jupyter", {})
+                assert collapsed.get("source_hidden") is True, path.name
+                assert collapsed.get("outputs_hidden") is True, path.name
 
 
 def test_a_student_copy_runs_and_check_reports_unfinished_exercises(copies):

@@ -170,6 +170,29 @@ def test_bayesian_search_rejects_incomplete_initial_parameters(ratings):
                         n_trials=2, initial_params=[{"factors": 2}])
 
 
+@pytest.mark.parametrize(("initial", "message"), [
+    ({"layers": (3, 3), "shift": 0.1}, r"layers=\(3, 3\), which is not one of its choices"),
+    ({"layers": (1,), "shift": 0.9}, r"shift=0.9; it must be a number in \[0.0, 0.5\]"),
+])
+def test_initial_parameters_outside_the_space_are_named(ratings, initial, message):
+    space = {"layers": Categorical([(1,), (2, 2)]), "shift": Real(0.0, 0.5)}
+    with pytest.raises(ValueError, match=message):
+        bayesian_search(LayeredPopularity(), space, ratings, n_trials=1, initial_params=[initial])
+
+
+def test_initial_integer_parameters_must_be_whole(ratings):
+    with pytest.raises(ValueError, match=r"factors=2.5; it must be an integer in \[2, 8\]"):
+        bayesian_search(ImplicitALS(), {"factors": Integer(2, 8)}, ratings, n_trials=1,
+                        initial_params=[{"factors": 2.5}])
+
+
+def test_initial_parameters_read_back_from_json_keep_their_tuples(ratings):
+    space = {"layers": Categorical([(1,), (2, 2)]), "shift": Real(0.0, 0.5)}
+    result = bayesian_search(LayeredPopularity(), space, ratings, n_trials=1,
+                             initial_params=[{"layers": [2, 2], "shift": 0.1}])
+    assert result.trials.loc[0, "layers"] == (2, 2)
+
+
 def test_tuple_choices_round_trip_through_optuna(ratings):
     space = {"layers": Categorical([(1,), (2, 2)]), "shift": Real(0.0, 0.5)}
     result = bayesian_search(LayeredPopularity(), space, ratings, n_trials=4, seed=0)
@@ -235,9 +258,20 @@ def test_keras_models_train_with_early_stopping(ratings):
     result = random_search(model, {"learning_rate": Real(0.001, 0.05, log=True)}, ratings,
                            n_trials=1)
     assert result.model.validation_fraction > 0 and model.validation_fraction == 0
-    assert result.trials["epochs"].between(1, 3).all()
+    assert result.trials["epochs_run"].between(1, 3).all()
     assert result.best_model().validation_fraction == result.model.validation_fraction
     # Switched off, the trials train for exactly `epochs` on everything.
     plain = random_search(model, {"learning_rate": Real(0.001, 0.05)}, ratings, n_trials=1,
                           early_stopping=False)
-    assert "epochs" not in plain.trials.columns and plain.model.validation_fraction == 0
+    assert "epochs_run" not in plain.trials.columns and plain.model.validation_fraction == 0
+
+
+def test_a_searched_epochs_value_is_kept_when_early_stopping_ends_a_trial_sooner(ratings):
+    from recsys_lessons.models import GMF
+
+    model = GMF(embedding_dim=4, batch_size=256, patience=1)
+    result = random_search(model, {"epochs": Categorical([6, 8])}, ratings, n_trials=2)
+    assert result.trials["epochs"].isin([6, 8]).all()
+    assert (result.trials["epochs_run"] <= result.trials["epochs"]).all()
+    assert result.best_params["epochs"] in (6, 8)
+    assert result.best_model().epochs == result.best_params["epochs"]

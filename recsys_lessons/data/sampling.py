@@ -48,6 +48,9 @@ def sample_negative_indices(
     """
     num_items = matrix.shape[1]
     user_indices = np.asarray(user_indices, dtype=np.int64)
+    if num_negatives == 0:
+        # Nothing to draw, so even a user who interacted with every item is fine.
+        return np.empty((len(user_indices), 0), dtype=np.int64)
     if user_indices.size and (matrix.getnnz(axis=1)[user_indices] >= num_items).any():
         raise ValueError(
             "A user has interacted with every item, so no negative can be drawn for them. "

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Real
+from numbers import Integral, Real
 
+import numpy as np
 import pandas as pd
 
 
@@ -27,8 +28,8 @@ def check_interactions(
     TypeError
         If `frame` is not a pandas DataFrame.
     ValueError
-        If a required column is missing, the frame is empty, an id or a rating is NaN, or a
-        (user_id, item_id) pair appears twice.
+        If a required column is missing, the frame is empty, an id or a rating is NaN or
+        infinite (in a float column), or a (user_id, item_id) pair appears twice.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
@@ -50,6 +51,13 @@ def check_interactions(
                 f"{name} has {missing_values} NaN value(s) in column {column!r}. Drop or fill "
                 f"them first, for example frame.dropna(subset=[{column!r}])."
             )
+        if pd.api.types.is_float_dtype(frame[column]):
+            infinite = int(np.isinf(frame[column].to_numpy()).sum())
+            if infinite:
+                raise ValueError(
+                    f"{name} has {infinite} infinite value(s) in column {column!r}; every "
+                    "value must be a finite number. Drop or correct those rows first."
+                )
     if not allow_duplicates:
         duplicated = frame.duplicated(["user_id", "item_id"], keep=False)
         if duplicated.any():
@@ -60,6 +68,18 @@ def check_interactions(
                 "frame.drop_duplicates(['user_id', 'item_id'], keep='last')."
             )
     return frame
+
+
+def check_whole_count(value, name: str) -> int:
+    """Return `value` as an int, or raise unless it is an integer ≥ 1 of an integer type.
+
+    Stricter than `check_positive_int`: the Keras models pass their sizes straight to Keras
+    layers, which refuse a float such as 4.0 with a less helpful message.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
+        hint = " (a float: write it without the decimal point)" if isinstance(value, float) else ""
+        raise ValueError(f"{name} must be a positive integer such as 32, got {value!r}{hint}.")
+    return int(value)
 
 
 def check_positive_int(value, name: str) -> int:

@@ -62,8 +62,8 @@ register(Exercise(
 ))
 register(Exercise(
     "03.shrink",
-    "shrink(similarity, common, shrinkage): sim · n / (n + λ) elementwise, for arrays of "
-    "similarities and numbers of common raters n, and λ = shrinkage.",
+    "shrink(similarity, common, shrinkage): sim · n / (n + β) elementwise, for arrays of "
+    "similarities and numbers of common raters n, and β = shrinkage.",
     reference=_shrink,
     make_inputs=_random_similarity_common_shrinkage,
     compare=_allclose,

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
@@ -121,8 +123,11 @@ class BiasBaseline(RatingPredictor):
         self.iterations = iterations
 
     def _fit(self, ratings: pd.DataFrame) -> None:
-        if self.reg_user < 0 or self.reg_item < 0:
-            raise ValueError("reg_user and reg_item must be >= 0.")
+        for name in ("reg_user", "reg_item"):
+            value = getattr(self, name)
+            # `not value >= 0` also refuses NaN, which would spread through every bias.
+            if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
         iterations = check_positive_int(self.iterations, "iterations")
         self.global_mean_, self.user_bias_, self.item_bias_ = fit_biases(
             self._rating_matrix(ratings), self.reg_user, self.reg_item, iterations

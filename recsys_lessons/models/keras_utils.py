@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sparse
 
 from recsys_lessons.data.sampling import sample_negative_indices
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, check_whole_count
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.keras_import import first_training_quiet
 
@@ -229,14 +229,14 @@ class KerasRecommender(Recommender):
 
     def _check_parameters(self) -> None:
         """Validate the hyper-parameters in `fit` (scikit-learn convention: not in __init__)."""
-        check_positive_int(self.embedding_dim, "embedding_dim")
-        check_positive_int(self.num_negatives, "num_negatives")
-        check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size")
+        check_whole_count(self.embedding_dim, "embedding_dim")
+        check_whole_count(self.num_negatives, "num_negatives")
+        check_whole_count(self.epochs, "epochs")
+        check_whole_count(self.batch_size, "batch_size")
         check_positive_float(self.learning_rate, "learning_rate")
         check_non_negative_float(getattr(self, "weight_decay", 0.0), "weight_decay")
         check_fraction(self.validation_fraction, "validation_fraction")
-        check_positive_int(self.patience, "patience")
+        check_whole_count(self.patience, "patience")
 
     def _optimizer(self) -> keras.optimizers.Optimizer:
         """Adam, or AdamW when the model has a `weight_decay` > 0."""

@@ -17,15 +17,15 @@ Top-N from interactions (``implicit=True``, the default)
 
 Rating prediction (``implicit=False``)
     The neighbourhood estimators of the Surprise library. With b_ui = μ + b_u + b_i the
-    baseline (see `fit_biases`) and, for ItemKNN, N_i^k(u) the k items most similar to i
-    among those u rated:
+    baseline (see `fit_biases`) and, for ItemKNN, N_u^k(i) the k items most similar to i
+    among those u rated (lesson 03's notation: the neighbours of i, restricted by u):
 
-        estimator="baseline":  r̂_ui = b_ui + Σ_{j ∈ N_i^k(u)} sim(i, j) · (r_uj − b_uj)
-                                             / Σ_{j ∈ N_i^k(u)} sim(i, j)
-        estimator="means":     r̂_ui = r̄_i + Σ_{j ∈ N_i^k(u)} sim(i, j) · (r_uj − r̄_j)
-                                           / Σ_{j ∈ N_i^k(u)} sim(i, j)
+        estimator="baseline":  r̂_ui = b_ui + Σ_{j ∈ N_u^k(i)} sim(i, j) · (r_uj − b_uj)
+                                             / Σ_{j ∈ N_u^k(i)} sim(i, j)
+        estimator="means":     r̂_ui = r̄_i + Σ_{j ∈ N_u^k(i)} sim(i, j) · (r_uj − r̄_j)
+                                           / Σ_{j ∈ N_u^k(i)} sim(i, j)
 
-    UserKNN swaps the roles: N_u^k(i) are the k users most similar to u among those who
+    UserKNN swaps the roles: N_i^k(u) are the k users most similar to u among those who
     rated i, and r̂_ui = b_ui + Σ_v sim(u, v) · (r_vi − b_vi) / Σ_v sim(u, v), or with the
     means r̄_u and r̄_v. Only positively similar neighbours are used, so Σ sim = Σ |sim|. A
     pair with no such neighbour gets the baseline b_ui.
@@ -53,7 +53,7 @@ IMPLICIT_SIMILARITIES = ("cosine", "jaccard", "asymmetric", "tfidf", "bm25")
 RATING_SIMILARITIES = ("pearson_baseline", "pearson", "cosine")
 #: Rating estimators: deviations from the baseline b_ui, or from mean ratings.
 ESTIMATORS = ("baseline", "means")
-#: λ used when shrinkage is None. A Pearson correlation from a handful of common raters is
+#: β used when shrinkage is None. A Pearson correlation from a handful of common raters is
 #: very noisy and needs shrinking; a cosine over all raters is already small for such pairs.
 DEFAULT_SHRINKAGE = {"pearson_baseline": 100.0, "pearson": 100.0, "cosine": 0.0}
 
@@ -100,6 +100,11 @@ class _NeighbourhoodModel(Recommender):
         # Top-N works from interactions alone; rating prediction needs the ratings.
         return not self.implicit
 
+    @property
+    def predicts_ratings(self) -> bool:
+        # Only the rating mode has estimators of r̂_ui; top-N scores are not ratings.
+        return not self.implicit
+
     # ----------------------------------------------------------------- parameters
 
     def _resolved_parameters(self) -> dict:
@@ -131,7 +136,7 @@ class _NeighbourhoodModel(Recommender):
         elif not _is_number(shrinkage) or shrinkage < 0:
             raise ValueError(
                 f"shrinkage must be a number >= 0 (or None for the default), got "
-                f"{shrinkage!r}. It is λ in sim · n / (n + λ); 0 means no shrinkage."
+                f"{shrinkage!r}. It is β in sim · n / (n + β); 0 means no shrinkage."
             )
         if (
             isinstance(self.min_support, bool)
@@ -187,6 +192,14 @@ class _NeighbourhoodModel(Recommender):
         self.neighbours_ = _prune_to_top_k(self.similarity_, self.parameters_["k"])
 
     def _fit_ratings(self, ratings: pd.DataFrame) -> None:
+        zeros = int((ratings["rating"] == 0).sum())
+        if zeros:
+            # The similarities read "rated" from non-zero entries, as lesson 01 does.
+            raise ValueError(
+                f"{type(self).__name__}(implicit=False) found {zeros} rating(s) of 0, which its "
+                "similarities cannot tell apart from 'not rated'. Shift the scale so that no "
+                "rating is 0, for example ratings.assign(rating=ratings['rating'] + 1)."
+            )
         rating_matrix = self._rating_matrix(ratings)
         self.rating_range_ = (float(ratings["rating"].min()), float(ratings["rating"].max()))
         self.global_mean_, self.user_bias_, self.item_bias_ = fit_biases(
@@ -268,8 +281,8 @@ class ItemKNN(_NeighbourhoodModel):
 
     Top-N (``implicit=True``): score(u, i) = Σ_{j ∈ N_k(i) ∩ I_u} sim(i, j), the summed
     similarity of i to those of its k nearest neighbours that u interacted with.
-    Ratings (``implicit=False``): r̂_ui = b_ui + Σ_{j ∈ N_i^k(u)} sim(i, j)·(r_uj − b_uj)
-    / Σ sim(i, j), with N_i^k(u) the k items most similar to i among those u rated (see the
+    Ratings (``implicit=False``): r̂_ui = b_ui + Σ_{j ∈ N_u^k(i)} sim(i, j)·(r_uj − b_uj)
+    / Σ sim(i, j), with N_u^k(i) the k items most similar to i among those u rated (see the
     module docstring for the "means" estimator).
 
     Parameters
@@ -288,7 +301,7 @@ class ItemKNN(_NeighbourhoodModel):
         Ratings only: a similarity resting on fewer than this many common raters n_ij
         counts as 0.
     shrinkage:
-        Ratings only: λ in sim(i, j) · n_ij / (n_ij + λ), which pulls similarities resting
+        Ratings only: β in sim(i, j) · n_ij / (n_ij + β), which pulls similarities resting
         on few common raters towards 0. None means 100 for the Pearson similarities and 0
         for "cosine".
     alpha:
@@ -330,8 +343,8 @@ class UserKNN(_NeighbourhoodModel):
 
     Top-N (``implicit=True``): score(u, i) = Σ_{v ∈ N_k(u)} sim(u, v) · r_vi, with N_k(u)
     the k users most similar to u and r_vi = 1 when v interacted with i.
-    Ratings (``implicit=False``): r̂_ui = b_ui + Σ_{v ∈ N_u^k(i)} sim(u, v)·(r_vi − b_vi)
-    / Σ sim(u, v), with N_u^k(i) the k users most similar to u among those who rated i (see
+    Ratings (``implicit=False``): r̂_ui = b_ui + Σ_{v ∈ N_i^k(u)} sim(u, v)·(r_vi − b_vi)
+    / Σ sim(u, v), with N_i^k(u) the k users most similar to u among those who rated i (see
     the module docstring for the "means" estimator).
 
     Parameters are those of `ItemKNN`, with users and items swapped. The defaults
@@ -428,9 +441,9 @@ def _rating_similarity(
     - "pearson": Pearson correlation over U_ij (`similarity.pearson` with co_rated=True).
     - "cosine":  cosine of the rating vectors (`similarity.cosine`), unrated entries as 0.
 
-    Then, with n_ij = |U_ij| and λ = shrinkage,
+    Then, with n_ij = |U_ij| and β = shrinkage,
 
-        sim(i, j) ← sim(i, j) · n_ij / (n_ij + λ),   and 0 when n_ij < min_support.
+        sim(i, j) ← sim(i, j) · n_ij / (n_ij + β),   and 0 when n_ij < min_support.
     """
     rated = (ratings != 0).astype(np.float64)
     if name == "pearson_baseline":

@@ -1,4 +1,4 @@
-"""Matrix factorisation: users and items as vectors in one space of k dimensions.
+"""Matrix factorisation: users and items as vectors in one space of d dimensions.
 
 Every model here learns a vector p_u for each user (the rows of P) and a vector q_i for each
 item (the rows of Q), and scores a pair by their dot product p_u·q_i: users and items that
@@ -13,7 +13,7 @@ point the same way match. They differ in what they fit and how:
 - `BPR` learns to rank a user's positives above items they never touched (Rendle et al.
   2009), by SGD over sampled (user, positive, negative) triples.
 
-The learned factors are ``user_factors_`` (P, users × k) and ``item_factors_`` (Q, items × k).
+The learned factors are ``user_factors_`` (P, users × d) and ``item_factors_`` (Q, items × d).
 The iterative models show a progress bar (on stderr) when ``verbose=True``, and give the same
 model for the same ``random_state``.
 """
@@ -36,7 +36,7 @@ from recsys_lessons.models.base import SCORE_BLOCK_CELLS, RatingPredictor, Recom
 from recsys_lessons.models.baselines import BiasBaseline, fit_biases
 
 # Ridge systems are built and solved for this many rows at a time, so that the stack of
-# k × k matrices stays small (2,048 × 64 × 64 floats is 64 MB).
+# d × d matrices stays small (2,048 × 64 × 64 floats is 64 MB).
 SOLVE_BLOCK_ROWS = 2048
 
 # ----------------------------------------------------------------------- shared helpers
@@ -105,15 +105,15 @@ def ridge_solve(
     regularization,
     shared_gram: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Solve one k × k ridge system per row u of `weights`, exactly:
+    """Solve one d × d ridge system per row u of `weights`, exactly:
 
         (G + Σ_i w_ui y_i y_iᵀ + λ_u I) x_u = b_u
 
     where the sum runs over the stored entries (u, i) of `weights`, y_i is row i of `fixed`,
-    G is `shared_gram` (a k × k matrix every row shares; 0 when None), λ_u is
+    G is `shared_gram` (a d × d matrix every row shares; 0 when None), λ_u is
     `regularization` (one number, or one per row) and b_u is row u of `right_hand_side`.
     This is the half-step of every ALS model: with one side fixed, each vector of the other
-    side is a small weighted ridge regression. Returns the rows x_u stacked (rows × k).
+    side is a small weighted ridge regression. Returns the rows x_u stacked (rows × d).
     """
     weights = weights.tocsr()
     num_rows, num_factors = weights.shape[0], fixed.shape[1]
@@ -159,7 +159,7 @@ def ridge_conjugate_gradient(
     needs products A_u v, and for all users together those are a few matrix products:
     V G + λV + S Y, where S holds w_ui (y_i·v_u) at the stored entries. Each step lowers
     the quadratic ½ xᵀA_u x − b_uᵀx, so an ALS half-step never makes its objective worse;
-    after k steps CG has (in exact arithmetic) the exact solution.
+    after d steps CG has (in exact arithmetic) the exact solution.
     """
     weights = weights.tocsr()
 
@@ -226,8 +226,8 @@ def rating_triples(model: Recommender, ratings: pd.DataFrame):
 class PureSVD(Recommender):
     """Top-N by the truncated SVD of the binary user × item matrix R (Cremonesi et al. 2010).
 
-    R ≈ U Σ Vᵀ keeps the k largest singular values. Each user's row r_u is projected onto
-    the k item factors (the columns of V) and mapped back:
+    R ≈ U Σ Vᵀ keeps the d largest singular values. Each user's row r_u is projected onto
+    the d item factors (the columns of V) and mapped back:
 
         scores of user u = r_u V Vᵀ
 
@@ -238,15 +238,15 @@ class PureSVD(Recommender):
     Parameters
     ----------
     factors:
-        k, the number of singular vectors kept. At most min(users, items) exist; a larger k
+        d, the number of singular vectors kept. At most min(users, items) exist; a larger d
         keeps them all. The default 10 was the best of 5 to 150 on a validation split of
         MovieLens 100K: a few directions generalise, more of them start to copy the noise.
 
     Attributes
     ----------
-    item_factors_ : ndarray, items × k
+    item_factors_ : ndarray, items × d
         V, the right singular vectors, largest singular value first.
-    singular_values_ : ndarray, k
+    singular_values_ : ndarray, d
         The diagonal of Σ, in decreasing order.
     """
 
@@ -319,7 +319,7 @@ class BiasedMF(FactorRatingPredictor):
 
     Parameters
     ----------
-    factors: k, the length of p_u and q_i.
+    factors: d, the length of p_u and q_i.
     learning_rate: the SGD step size η.
     regularization: λ, the pull of every parameter towards 0.
     epochs: passes over the training ratings.
@@ -329,14 +329,14 @@ class BiasedMF(FactorRatingPredictor):
         validation RMSE after each epoch; the model is then fitted on the rest only.
     verbose: show a progress bar on stderr.
 
-    The defaults were chosen on a validation split of MovieLens 100K (k in 20–100, η in
+    The defaults were chosen on a validation split of MovieLens 100K (d in 20–100, η in
     0.005–0.03, λ in 0.02–0.3, validation RMSE per epoch); they fit 80,000 ratings in under
     a second.
 
     Attributes
     ----------
     global_mean_, user_bias_, item_bias_: μ, b_u and b_i.
-    user_factors_, item_factors_: P (users × k) and Q (items × k).
+    user_factors_, item_factors_: P (users × d) and Q (items × d).
     history_: DataFrame with one row per epoch: epoch, train_rmse (the RMSE of the errors
         met during the epoch, each measured just before its batch's step) and
         validation_rmse (NaN without validation).
@@ -450,13 +450,13 @@ class ALS(FactorRatingPredictor):
 
     Parameters
     ----------
-    factors: k, the length of p_u and q_i.
+    factors: d, the length of p_u and q_i.
     regularization: λ.
     iterations: rounds of (all users, then all items).
     random_state: seed of the initial Q (normal, standard deviation 0.1).
     verbose: show a progress bar on stderr.
 
-    The defaults were chosen on a validation split of MovieLens 100K (k in 5–50, λ in
+    The defaults were chosen on a validation split of MovieLens 100K (d in 5–50, λ in
     0.03–0.3, 5–20 iterations).
     """
 
@@ -538,7 +538,7 @@ class ImplicitALS(Recommender):
 
     Parameters
     ----------
-    factors: k.
+    factors: d.
     regularization: λ.
     alpha: α, how much more an interaction is trusted than a missing one.
     iterations: rounds of (all users, then all items).
@@ -582,6 +582,15 @@ class ImplicitALS(Recommender):
         iterations = check_positive_int(self.iterations, "iterations")
         rng = np.random.default_rng(self.random_state)
         if "rating" in ratings.columns:
+            values = ratings["rating"].to_numpy(dtype=np.float64)
+            # c_ui = 1 + α r_ui must stay positive, or the objective has no minimum and the
+            # factors grow without bound.
+            if not (np.isfinite(values) & (values >= 0)).all():
+                raise ValueError(
+                    "ImplicitALS uses the rating column as the strength r_ui of an interaction, "
+                    "so every rating must be a finite number >= 0. Shift or rescale the "
+                    "ratings, or drop the column to treat every interaction alike."
+                )
             strength = self._rating_matrix(ratings)
         else:
             strength = self.user_items_.astype(np.float64)
@@ -620,7 +629,7 @@ class BPR(Recommender):
     The score is x̂_ui = b_i + p_u·q_i. BPR only asks that a user's positive item i score
     above an item j they never interacted with, and maximises over sampled triples (u, i, j)
 
-        Σ ln σ(x̂_ui − x̂_uj) − λ (‖p_u‖² + ‖q_i‖² + ‖q_j‖² + b_i² + b_j²)
+        Σ ln σ(x̂_ui − x̂_uj) − (λ/2) (‖p_u‖² + ‖q_i‖² + ‖q_j‖² + b_i² + b_j²)
 
     where σ(x) = 1 / (1 + e⁻ˣ) is the probability that u prefers i to j. With
     x̂_uij = x̂_ui − x̂_uj and g = σ(−x̂_uij) (large while the pair is ranked wrongly), the
@@ -637,7 +646,7 @@ class BPR(Recommender):
 
     Parameters
     ----------
-    factors: k.
+    factors: d.
     learning_rate: η.
     regularization: λ.
     epochs: passes over the training interactions.
@@ -646,7 +655,7 @@ class BPR(Recommender):
         shuffles and the negatives.
     verbose: show a progress bar on stderr.
 
-    The defaults were chosen on a validation split of MovieLens 100K (k in 32–256, η in
+    The defaults were chosen on a validation split of MovieLens 100K (d in 32–256, η in
     0.005–0.2, λ in 0.001–0.1). More epochs still help a little, at a proportional cost.
 
     Attributes

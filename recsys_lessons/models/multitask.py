@@ -55,7 +55,11 @@ import scipy.sparse as sparse
 
 from recsys_lessons.data.interactions import interaction_matrix
 from recsys_lessons.data.sampling import sample_negative_indices
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import (
+    check_interactions,
+    check_positive_int,
+    check_whole_count,
+)
 from recsys_lessons.models.base import RatingPredictor
 from recsys_lessons.models.keras_import import import_keras, native_logs_hidden
 
@@ -557,7 +561,7 @@ def _check_layer_widths(widths, name: str) -> tuple[int, ...]:
             f"{name} must be a non-empty sequence of layer widths such as (32,) or (64, 32), "
             f"got {widths!r}."
         )
-    return tuple(check_positive_int(units, f"every width in {name}") for units in widths)
+    return tuple(check_whole_count(units, f"every width in {name}") for units in widths)
 
 
 class _TableSummary:
@@ -580,8 +584,8 @@ _COMMON_PARAMETERS = """
     task_weights:
         w_k of every task, a dict such as {"interaction": 1.0, "rating": 0.1}. Every task must
         be named; 0 switches a task off. The tasks are "interaction" (or one per domain, see
-        `domains`) and the preference task. None (the default) gives the interaction task(s)
-        1 and the preference task `DEFAULT_PREFERENCE_WEIGHT` (0.1).
+        `domains`, all on or all off) and the preference task. None (the default) gives the
+        interaction task(s) 1 and the preference task `DEFAULT_PREFERENCE_WEIGHT` (0.1).
     preference:
         "rating" (regress r_ui, squared error; `predict` returns r̂_ui) or "liked" (classify
         r_ui ≥ 4, cross-entropy; `task_scores` gives the probability).
@@ -679,14 +683,14 @@ class MultiTaskRecommender(KerasRecommender):
     # ----------------------------------------------------------------- parameters
 
     def _check_parameters(self) -> None:
-        check_positive_int(self.embedding_dim, "embedding_dim")
+        check_whole_count(self.embedding_dim, "embedding_dim")
         _check_layer_widths(self.tower_layers, "tower_layers")
-        check_positive_int(self.num_negatives, "num_negatives")
-        check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size")
+        check_whole_count(self.num_negatives, "num_negatives")
+        check_whole_count(self.epochs, "epochs")
+        check_whole_count(self.batch_size, "batch_size")
         check_positive_float(self.learning_rate, "learning_rate")
         check_fraction(self.validation_fraction, "validation_fraction")
-        check_positive_int(self.patience, "patience")
+        check_whole_count(self.patience, "patience")
         check_fraction(self.preference_dropout, "preference_dropout")
         if self.preference not in PREFERENCE_TASKS:
             raise ValueError(
@@ -749,6 +753,15 @@ class MultiTaskRecommender(KerasRecommender):
                 )
         if not any(value > 0 for value in weights.values()):
             raise ValueError("task_weights are all 0, so nothing would be learned; raise one.")
+        interaction = [name for name, kind in tasks.items() if kind == "interaction"]
+        switched_off = [name for name in interaction if weights[name] == 0]
+        if switched_off and len(switched_off) < len(interaction):
+            # An untrained head scores about 0.5 and would fill every list with its domain.
+            raise ValueError(
+                f"task_weights switch off the domain task(s) {switched_off} but not the "
+                f"others: their items would be ranked by an untrained head. Give every "
+                f"domain task a weight above 0, or all of them 0 to rank by the preference."
+            )
         if weights[self.preference] > 0 and not has_ratings:
             switched_off = {name: 0.0 if name == self.preference else 1.0 for name in tasks}
             raise ValueError(
@@ -952,6 +965,13 @@ class MultiTaskRecommender(KerasRecommender):
     def _predict_known(self, user_indices, item_indices):
         return self._network_outputs(user_indices, item_indices)["rating"][:, 0]
 
+    @property
+    def predicts_ratings(self) -> bool:
+        """True once fitted with the rating task learned (preference='rating', weight > 0)."""
+        tasks = getattr(self, "tasks_", None)
+        return (tasks is not None and tasks.get("rating") == "rating"
+                and self.task_weights_["rating"] > 0)
+
     def predict(self, user_ids, item_ids) -> np.ndarray:
         """Predicted ratings r̂_ui for paired user and item ids, from the rating task.
 
@@ -960,7 +980,7 @@ class MultiTaskRecommender(KerasRecommender):
         ValueError when the model did not learn the rating task (weight 0, or "liked").
         """
         self._check_fitted()
-        if self.tasks_.get("rating") != "rating" or self.task_weights_["rating"] == 0:
+        if not self.predicts_ratings:
             raise ValueError(
                 f"This {type(self).__name__} did not learn the rating task (preference="
                 f"{self.preference!r}, task_weights={self.task_weights_}); predict needs "
@@ -1124,7 +1144,7 @@ class MMoE(MultiTaskRecommender):
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
-        check_positive_int(self.num_experts, "num_experts")
+        check_whole_count(self.num_experts, "num_experts")
         _check_layer_widths(self.expert_layers, "expert_layers")
 
     def _build_network(self, num_users, num_items):

@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import scipy.special
 
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_whole_count
 from recsys_lessons.models.keras_utils import KerasRecommender
 
 # ----------------------------------------------------------------------------- networks
@@ -171,7 +171,7 @@ def _check_hidden_layers(hidden_layers) -> tuple[int, ...]:
         )
     if len(hidden_layers) == 0:
         raise ValueError("hidden_layers must hold at least one width, e.g. (64, 32, 16).")
-    return tuple(check_positive_int(units, "every width in hidden_layers")
+    return tuple(check_whole_count(units, "every width in hidden_layers")
                  for units in hidden_layers)
 
 

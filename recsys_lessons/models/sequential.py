@@ -49,7 +49,11 @@ import numpy as np
 import pandas as pd
 
 from recsys_lessons.data.sampling import sample_negative_indices
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import (
+    check_interactions,
+    check_positive_int,
+    check_whole_count,
+)
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.keras_import import import_keras, native_logs_hidden
 
@@ -568,7 +572,7 @@ def _check_layers(hidden_layers) -> tuple[int, ...]:
             f"hidden_layers must be a sequence of layer widths such as (64,), got "
             f"{hidden_layers!r}."
         )
-    return tuple(check_positive_int(units, "every width in hidden_layers")
+    return tuple(check_whole_count(units, "every width in hidden_layers")
                  for units in hidden_layers)
 
 
@@ -601,11 +605,11 @@ class SequentialRecommender(Recommender):
         raise NotImplementedError
 
     def _check_parameters(self) -> None:
-        check_positive_int(self.max_length, "max_length")
-        check_positive_int(self.embedding_dim, "embedding_dim")
-        check_positive_int(self.num_negatives, "num_negatives")
-        check_positive_int(self.epochs, "epochs")
-        check_positive_int(self.batch_size, "batch_size")
+        check_whole_count(self.max_length, "max_length")
+        check_whole_count(self.embedding_dim, "embedding_dim")
+        check_whole_count(self.num_negatives, "num_negatives")
+        check_whole_count(self.epochs, "epochs")
+        check_whole_count(self.batch_size, "batch_size")
         check_positive_float(self.learning_rate, "learning_rate")
         check_fraction(self.dropout, "dropout")
 
@@ -901,7 +905,7 @@ class DIN(SequentialRecommender):
 
     def _check_parameters(self):
         super()._check_parameters()
-        check_positive_int(self.attention_units, "attention_units")
+        check_whole_count(self.attention_units, "attention_units")
         _check_layers(self.hidden_layers)
         if not isinstance(self.normalize_attention, bool | np.bool_):
             raise ValueError(
@@ -1033,8 +1037,8 @@ class SASRec(SequentialRecommender):
 
     def _check_parameters(self):
         super()._check_parameters()
-        check_positive_int(self.num_blocks, "num_blocks")
-        check_positive_int(self.num_heads, "num_heads")
+        check_whole_count(self.num_blocks, "num_blocks")
+        check_whole_count(self.num_heads, "num_heads")
         if self.embedding_dim % self.num_heads:
             raise ValueError(
                 f"num_heads={self.num_heads} must divide embedding_dim={self.embedding_dim}: "
