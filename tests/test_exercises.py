@@ -29,6 +29,25 @@ def test_crashing_function_is_reported_not_raised():
     assert not result and "NotImplementedError" in repr(result)
 
 
+def test_a_crash_inside_pandas_points_at_the_learners_line():
+    def wrong_column(ratings, n):
+        return ratings.groupby("item")  # The column is item_id.
+
+    text = repr(check("00.most_rated", wrong_column))
+    assert "KeyError" in text and 'ratings.groupby("item")' in text
+
+
+def test_a_float32_solution_passes_where_the_exact_value_is_zero():
+    def user_profile(features, ratings):
+        features, ratings = features.astype(np.float32), ratings.astype(np.float32)
+        centred = ratings - ratings.mean()
+        total = np.abs(centred).sum()
+        return features.mean(axis=0) if total == 0 else centred @ features / total
+
+    assert check("02.user_profile", user_profile)
+    assert not check("02.user_profile", lambda features, ratings: features.mean(axis=0))
+
+
 def test_ties_matter_in_most_rated():
     # value_counts does not break ties by item id, so this common first attempt fails.
     result = check("00.most_rated", lambda r, n: r["item_id"].value_counts().index[:n].tolist())
@@ -41,6 +60,22 @@ def test_value_exercise(movielens):
     result = check("00.median_movie_ratings", median + 1)
     assert not result and "too high" in repr(result) and str(median) not in repr(result)
     assert "expected a number" in repr(check("00.median_movie_ratings", None))
+    # A number given as text is not accepted; a rounded one is told so.
+    assert not check("00.median_movie_ratings", str(median))
+    assert "rounded" in repr(check("00.median_movie_ratings", median * 1.001))
+    assert "rounded" not in repr(result)
+
+
+def test_drop_seen_and_rank_tests_its_tie_rule():
+    def ties_in_input_order(candidates, train, k):
+        merged = candidates.merge(train[["user_id", "item_id"]], how="left", indicator=True)
+        unseen = merged[merged["_merge"] == "left_only"].drop(columns="_merge")
+        unseen = unseen.sort_values(["user_id", "score"], ascending=[True, False], kind="stable")
+        top = unseen.groupby("user_id").head(k).copy()
+        top["rank"] = top.groupby("user_id").cumcount() + 1
+        return top[["user_id", "item_id", "score", "rank"]]
+
+    assert not check("11.drop_seen_and_rank", ties_in_input_order)
 
 
 def test_not_a_function_and_unknown_id():

@@ -4,6 +4,7 @@ module (lesson00.py, lesson01.py, ...)."""
 from __future__ import annotations
 
 import math
+import sysconfig
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 NUM_GENERATED_INPUTS = 25
+#: Absolute tolerance of array answers: float32 arithmetic must pass, a wrong formula not.
+ATOL = 1e-6
 
 
 @dataclass
@@ -66,6 +69,8 @@ def _same(expected, got) -> bool:
             map(tuple, got.to_numpy().tolist())
         )
     if isinstance(expected, float | np.floating):
+        if isinstance(got, str | bytes):
+            return False  # float("0.44") would parse, but a number is what was asked for.
         try:
             return math.isclose(float(got), float(expected), rel_tol=1e-6, abs_tol=1e-9)
         except (TypeError, ValueError):
@@ -84,7 +89,8 @@ def _allclose(expected, got) -> bool:
         got = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         return False
-    return got.shape == np.shape(expected) and bool(np.allclose(got, expected))
+    # atol 1e-6: a float32 solution leaves about 1e-7 where the exact value is 0.
+    return got.shape == np.shape(expected) and bool(np.allclose(got, expected, atol=ATOL))
 
 
 def _describe(value) -> str:
@@ -97,9 +103,11 @@ def _describe(value) -> str:
         return f"Series {[None if pd.isna(item) else item for item in value.tolist()]!r}"
     if isinstance(value, float | np.floating):
         return f"{float(value):.6g}"
+    if isinstance(value, np.integer):
+        return str(int(value))
     if isinstance(value, np.ndarray):
         if np.issubdtype(value.dtype, np.floating):
-            value = np.round(value, 6)
+            value = np.round(value, 6) + 0.0  # + 0.0 turns -0.0 into 0.0.
         return repr(value.tolist())
     if isinstance(value, tuple):
         return "(" + ", ".join(_describe(part) for part in value) + ")"
@@ -107,6 +115,15 @@ def _describe(value) -> str:
 
 
 # --------------------------------------------------------------------------- checking
+
+
+def _learner_frame(error: Exception) -> traceback.FrameSummary:
+    """The innermost frame of the learner's own code, not of numpy or pandas inside it."""
+    frames = traceback.extract_tb(error.__traceback__)[1:]  # [0] is `check` calling them.
+    libraries = {sysconfig.get_paths()[name] for name in ("stdlib", "purelib", "platlib")}
+    own = [frame for frame in frames
+           if not any(frame.filename.startswith(folder) for folder in libraries)]
+    return (own or frames or traceback.extract_tb(error.__traceback__))[-1]
 
 
 def check(exercise_id: str, answer) -> CheckResult:
@@ -125,6 +142,8 @@ def check(exercise_id: str, answer) -> CheckResult:
         if isinstance(answer, int | float | np.number) and not isinstance(answer, bool):
             direction = "too high" if answer > expected else "too low"
             verdict = f"{_describe(answer)} is {direction}"
+            if math.isclose(float(answer), float(expected), rel_tol=1e-2):
+                verdict += " by a little: give the full value, not a rounded one"
         else:
             verdict = f"got {_describe(answer)}, expected a number"
         return CheckResult(False, f"✗ {exercise_id}: not yet: {verdict}.")
@@ -141,7 +160,7 @@ def check(exercise_id: str, answer) -> CheckResult:
         try:
             got = answer(*arguments)
         except Exception as error:  # noqa: BLE001 - any learner error becomes feedback.
-            where = traceback.extract_tb(error.__traceback__)[-1]
+            where = _learner_frame(error)
             line = f"\n  (raised at line {where.lineno}: {where.line})" if where.line else ""
             failures.append((shown_input, (
                 f"✗ {exercise_id}: your function raised {type(error).__name__}: {error}\n"

@@ -39,8 +39,8 @@ register(Exercise(
 ))
 register(Exercise(
     "00.most_rated",
-    "most_rated(ratings, n): the ids of the n items with the most ratings, most first; "
-    "ties go to the smaller item id.",
+    "most_rated(ratings, n): the ids of the n items with the most ratings, most first "
+    "(all of them when there are fewer than n); ties go to the smaller item id.",
     reference=_most_rated,
     make_inputs=lambda rng: (random_ratings(rng), int(rng.integers(1, 4))),
 ))

@@ -28,8 +28,9 @@ def _drop_seen_and_rank(candidates: pd.DataFrame, train: pd.DataFrame, k: int) -
 def _random_candidates_train_k(rng: np.random.Generator):
     train = random_ratings(rng)
     users = train["user_id"].unique()
+    # Scores on a coarse grid, so that ties happen and the tie rule is tested.
     candidates = pd.DataFrame(
-        [(user, 10 + item, round(float(rng.random()), 3)) for user in users for item in
+        [(user, 10 + item, float(rng.integers(0, 5)) / 4) for user in users for item in
          rng.choice(np.arange(1, 7), int(rng.integers(1, 7)), replace=False)],
         columns=["user_id", "item_id", "score"],
     )
