@@ -48,7 +48,14 @@ def student_copy(notebook: dict) -> dict:
 
 
 def write_student_copies(notebook_folder: str | Path, output_folder: str | Path) -> list[Path]:
-    """Write a student copy of every ``*.ipynb`` in `notebook_folder` to `output_folder`."""
+    """Write a student copy of every ``*.ipynb`` in `notebook_folder` to `output_folder`.
+
+    Every lesson is read and converted before anything is written, and each copy is written
+    to a temporary file that then replaces the target, so the lessons themselves are never
+    written to: not when the output folder is the lessons' folder under another name (a
+    symbolic link, a mount, a different letter case), and not when a target is a hard link to
+    a lesson.
+    """
     notebook_folder, output_folder = Path(notebook_folder), Path(output_folder)
     notebooks = sorted(notebook_folder.glob("*.ipynb"))
     if not notebooks:
@@ -56,14 +63,36 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
             f"No notebooks in {notebook_folder}. Run this from the course checkout, or pass "
             "the folder that holds the lessons."
         )
-    if output_folder.resolve() == notebook_folder.resolve():
-        raise ValueError("The output folder must differ from the lessons' folder.")
+    # Comparing resolved paths misses a second name for the same folder (a bind mount, or a
+    # case-insensitive file system); asking the file system whether they are one folder does not.
+    if output_folder.resolve() == notebook_folder.resolve() or (
+        output_folder.is_dir() and output_folder.samefile(notebook_folder)
+    ):
+        raise ValueError(
+            f"The output folder {output_folder} is the lessons' folder {notebook_folder}; "
+            "the copies would replace the lessons. Pass another folder, e.g. student/."
+        )
+    texts = {}
+    for path in notebooks:
+        try:
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"{path} is not a readable notebook ({error}); restore it with "
+                f"`git checkout -- {path.name}` and run this again. Nothing was written."
+            ) from None
+        texts[path.name] = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False) + "\n"
     output_folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in notebooks:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        target = output_folder / path.name
-        text = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False) + "\n"
-        target.write_text(text, encoding="utf-8")
+    for name, text in texts.items():
+        target = output_folder / name
+        # Writing beside the target and renaming over it replaces a hard link instead of
+        # writing through it, and never leaves a half-written copy behind.
+        temporary = output_folder / f".{name}.partial"
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(target)
+        finally:
+            temporary.unlink(missing_ok=True)
         written.append(target)
     return written

@@ -8,6 +8,7 @@ import hashlib
 import shutil
 import urllib.error
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -173,3 +174,83 @@ def test_network_errors_are_caught_per_source(tmp_path, monkeypatch):
     monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
     with pytest.raises(DataUnavailableError, match="no route to host"):
         load_movielens(data_dir=tmp_path)
+
+
+def _patched_zip(source, target, flag_bits=0, compression=None):
+    """A copy of a zip whose members claim `flag_bits` or a `compression` method."""
+    import struct
+
+    data = bytearray(source.read_bytes())
+    # Local headers keep flags and method at bytes 6 and 8, central headers at 8 and 10.
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            (flags,) = struct.unpack_from("<H", data, start + flags_at)
+            struct.pack_into("<H", data, start + flags_at, flags | flag_bits)
+            if compression is not None:
+                struct.pack_into("<H", data, start + flags_at + 2, compression)
+            start = data.find(signature, start + 4)
+    target.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ({"compression": 99}, "compression method"),
+    ({"flag_bits": 0x1}, "encrypted"),
+])
+def test_an_archive_that_cannot_be_unpacked_is_reported_with_its_name(
+    tmp_path, movielens, damage, reason
+):
+    good = tmp_path / "good.zip"
+    _grouplens_zip_from(movielens, good)
+    placed = tmp_path / "data"
+    placed.mkdir()
+    _patched_zip(good, placed / "ml-100k.zip", **damage)
+    with pytest.raises(DataUnavailableError) as error:
+        load_movielens(data_dir=placed, download=False)
+    message = str(error.value)
+    assert "ml-100k.zip" in message and reason in message
+    assert not (placed / "movielens-100k").exists()
+
+
+def test_hand_placed_files_load_when_the_cache_cannot_be_written(
+    tmp_path, mirror_wheel, movielens, monkeypatch, capsys
+):
+    shutil.copy(mirror_wheel, tmp_path)
+
+    def full_disk(folder, contents):
+        raise OSError(28, "No space left on device")
+
+    def read_only(folder):
+        raise PermissionError("read-only folder")
+
+    # A folder nobody may write to still serves the files placed in it, and a failed cache
+    # write costs a warning, not the verified data.
+    monkeypatch.setattr(movielens_module, "_check_writable", read_only)
+    monkeypatch.setattr(movielens_module, "_write_cache", full_disk)
+    loaded = load_movielens(data_dir=tmp_path)
+    pd.testing.assert_frame_equal(loaded.ratings, movielens.ratings)
+    assert "could not be cached" in capsys.readouterr().err
+    assert not (tmp_path / "movielens-100k").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count files")
+def test_a_failed_connection_leaves_no_open_file_and_no_partial_file(tmp_path, monkeypatch):
+    def refuse(url, timeout):
+        raise urllib.error.URLError("connection refused")
+
+    monkeypatch.setattr(movielens_module.urllib.request, "urlopen", refuse)
+    open_before = len(list(Path("/proc/self/fd").iterdir()))
+    for _ in range(3):
+        with pytest.raises(urllib.error.URLError):
+            movielens_module._download(UNREACHABLE, tmp_path / "ml-100k.zip", "0" * 32)
+    assert len(list(Path("/proc/self/fd").iterdir())) == open_before
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["", "relative/cache"])
+def test_an_empty_or_relative_xdg_cache_home_is_ignored(monkeypatch, value):
+    monkeypatch.setattr(movielens_module.sys, "platform", "linux")
+    monkeypatch.setenv("XDG_CACHE_HOME", value)
+    assert movielens_module._user_cache_dir() == Path.home() / ".cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", "/srv/cache")
+    assert movielens_module._user_cache_dir() == Path("/srv/cache")

