@@ -211,9 +211,21 @@ def check_spark_available() -> None:
 # A local session
 # --------------------------------------------------------------------------------------------
 
+def _per_user_temporary_path(stem: str, suffix: str) -> Path:
+    """A file name in the temporary folder that belongs to this user only.
+
+    On Linux and macOS the temporary folder is shared by every user of the machine, and a file
+    another user created there can be neither written nor replaced, so a second learner on a
+    shared workshop machine would fail to start Spark; the user id in the name keeps each
+    learner's files apart. Windows gives every user a temporary folder of their own.
+    """
+    owner = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    return Path(tempfile.gettempdir()) / f"{stem}{owner}{suffix}"
+
+
 #: Where Spark's Java process writes its own messages (warnings, errors, Java's start-up
 #: notes) instead of the notebook. Look here when Spark fails or seems stuck.
-SPARK_LOG_FILE = Path(tempfile.gettempdir()) / "recsys-lessons-spark.log"
+SPARK_LOG_FILE = _per_user_temporary_path("recsys-lessons-spark", ".log")
 
 # Spark logs through log4j 2. Its default set-up logs at INFO and announces which profile it
 # uses; this configuration keeps warnings and errors only. The logger of the class that starts
@@ -234,7 +246,7 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
 
 def _log4j2_configuration_uri() -> str:
     """Write the log4j 2 configuration to the temporary folder; return its file URI."""
-    path = Path(tempfile.gettempdir()) / "recsys-lessons-spark-log4j2.properties"
+    path = _per_user_temporary_path("recsys-lessons-spark-log4j2", ".properties")
     if not path.is_file() or path.read_text(encoding="utf-8") != _LOG4J2_PROPERTIES:
         # Write to a private file, then rename: two sessions starting at once never see
         # half a file.
@@ -619,8 +631,11 @@ def evaluate_spark_recommendations(
     `test` is the held-out pandas frame (user_id, item_id); `exclude_seen` the training
     interactions, whose items are removed from each user's list as in the course's protocol.
 
-    Like ``evaluate_ranking(..., protocol="full")``, only test users that got
-    recommendations are evaluated (ALS cannot recommend for users absent from training).
+    Like ``evaluate_ranking(..., protocol="full")``, only test users the model knows are
+    evaluated (ALS cannot recommend for users absent from training): the users of the model's
+    factors, or the users that have a row in the given frame. A known user whose list is empty
+    once the seen items are removed (the list was too short) still counts, with zero hits, so
+    a short list lowers the metrics instead of silently dropping the user.
     Returns the Series of ``recsys_lessons.evaluation.ranking_metrics``.
     """
     from pyspark.sql import DataFrame
@@ -631,14 +646,16 @@ def evaluate_spark_recommendations(
         recommendations = recommendations_from_spark(
             model_or_recommendations, k=k, exclude_seen=exclude_seen
         )
+        known = model_or_recommendations.select("user_id").distinct()
     elif hasattr(model_or_recommendations, "recommendForAllUsers"):
         # Lists for every training user: recommendForAllUsers is about twice as fast as
         # recommendForUserSubset(test users), and ranking_metrics ignores the extra users.
         recommendations = recommend_top_k(model_or_recommendations, k=k, exclude_seen=exclude_seen)
+        known = model_or_recommendations.userFactors.select("id")
     else:
         raise TypeError(
             "evaluate_spark_recommendations needs a fitted ALSModel or the Spark frame of its "
             f"recommendForAllUsers, got {type(model_or_recommendations).__name__}."
         )
-    known_users = test["user_id"].isin(recommendations["user_id"].unique())
+    known_users = test["user_id"].isin(to_pandas(known).iloc[:, 0].unique())
     return ranking_metrics(recommendations, test[known_users], k)

@@ -7,8 +7,10 @@ starting Spark's Java process takes several seconds.
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -182,6 +184,18 @@ def spark():
     session.stop()
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows has a temporary folder per user")
+def test_log_files_are_per_user_in_a_shared_temporary_folder(monkeypatch):
+    assert str(os.getuid()) in spark_helpers.SPARK_LOG_FILE.name
+    names = set()
+    for user_id in (1001, 1002):
+        monkeypatch.setattr(os, "getuid", lambda user_id=user_id: user_id)
+        log = spark_helpers._per_user_temporary_path("recsys-lessons-spark", ".log")
+        assert log.parent == Path(tempfile.gettempdir()) and str(user_id) in log.name
+        names.add(log)
+    assert len(names) == 2
+
+
 def test_session_has_the_documented_configuration(spark):
     settings = spark.sparkContext.getConf()
     assert spark.sparkContext.master == "local[2]"
@@ -274,6 +288,19 @@ def test_recommendations_from_spark_excludes_seen_items(spark, hand_built_recomm
     )
     assert metrics["hit_rate@2"] == 1.0
     assert metrics["mrr@2"] == pytest.approx((1 / 2 + 1) / 2)
+
+
+def test_a_user_whose_whole_list_was_seen_counts_as_a_miss(spark, hand_built_recommendations):
+    # User 1 saw all four listed items: an empty list, scored 0, not a user left out (which
+    # would report the other user's perfect score as everyone's).
+    seen = pd.DataFrame({"user_id": [1, 1, 1, 1], "item_id": [10, 20, 30, 40]})
+    test = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [50, 10, 10]})
+    metrics = spark_helpers.evaluate_spark_recommendations(
+        hand_built_recommendations, test, k=2, exclude_seen=seen
+    )
+    # User 3 has no list at all (absent from training), so only users 1 and 2 are evaluated.
+    assert metrics["users"] == 2
+    assert metrics["hit_rate@2"] == pytest.approx(0.5)
 
 
 def test_tiny_als_end_to_end(spark):
