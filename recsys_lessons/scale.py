@@ -14,7 +14,8 @@ is usable. This module measures it:
   implementation in this package.
 
 Notation: n_users users, n_items items, nnz interactions, |I_u| items of user u (so
-Σ_u |I_u|² is the number of item pairs that co-occur in some user's history), k factors.
+Σ_u |I_u|² is the number of item pairs that co-occur in some user's history), d factors (k
+is kept for neighbours and list lengths, as in the lessons).
 """
 
 from __future__ import annotations
@@ -53,25 +54,25 @@ COMPLEXITY = {
         "dominant step": "inverting the dense n_items × n_items Gram matrix XᵀX + λI",
     },
     "ImplicitALS": {
-        "time": "O(iterations · (CG steps + 1) · (n_users · n_items · k "
-                "+ (n_users + n_items) · k²))",
-        "memory": "O((n_users + n_items) · k + nnz)",
-        "dominant step": "each conjugate-gradient product computes x_u·y_i for the stored "
+        "time": "O(iterations · (CG steps + 1) · (n_users · n_items · d "
+                "+ (n_users + n_items) · d²))",
+        "memory": "O((n_users + n_items) · d + nnz)",
+        "dominant step": "each conjugate-gradient product computes p_u·q_i for the stored "
                          "entries from dense blocks of P Qᵀ, so every cell is touched; the "
-                         "`implicit` library's sparse version costs O(nnz · k) there instead, "
-                         "and exact ALS costs O(nnz · k² + (n_users + n_items) · k³)",
+                         "`implicit` library's sparse version costs O(nnz · d) there instead, "
+                         "and exact ALS costs O(nnz · d² + (n_users + n_items) · d³)",
     },
     "BPR": {
-        "time": "O(epochs · nnz · k)",
-        "memory": "O((n_users + n_items) · k + nnz)",
+        "time": "O(epochs · nnz · d)",
+        "memory": "O((n_users + n_items) · d + nnz)",
         "dominant step": "one update of p_u, q_i, q_j per sampled triple",
     },
     "NeuMF": {
-        "time": "O(epochs · nnz · (1 + negatives) · (k + Σ_l h_(l−1) · h_l))",
-        "memory": "O(nnz · (1 + negatives) + (n_users + n_items) · k + Σ_l h_(l−1) · h_l "
+        "time": "O(epochs · nnz · (1 + negatives) · (d + Σ_l h_(l−1) · h_l))",
+        "memory": "O(nnz · (1 + negatives) + (n_users + n_items) · d + Σ_l h_(l−1) · h_l "
                   "+ batch · Σ_l h_l)",
         "dominant step": "forward and backward passes over every positive and its sampled "
-                         "negatives (h_l: widths of the MLP tower, h_0 = 2k); recommending "
+                         "negatives (h_l: widths of the MLP tower, h_0 = 2d); recommending "
                          "then runs the network on n_users · n_items pairs",
     },
 }

@@ -68,3 +68,7 @@ def test_an_infinite_rating_is_named_instead_of_failing_later():
     frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": [4.0, np.inf]})
     with pytest.raises(ValueError, match="1 infinite value"):
         interaction_matrix(frame, values="rating")
+    # The same number in a column of Python objects, as JSON or mixed input gives.
+    frame["rating"] = frame["rating"].astype(object)
+    with pytest.raises(ValueError, match="1 infinite value"):
+        interaction_matrix(frame, values="rating")

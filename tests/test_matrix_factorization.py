@@ -317,6 +317,23 @@ def test_bpr_training_auc_improves_over_epochs():
     assert late.history_.shape == (30, 2)
 
 
+def test_bpr_leaves_out_a_user_who_interacted_with_every_item():
+    ratings = two_taste_groups()
+    every_item = pd.DataFrame({"user_id": 10_000, "item_id": ratings["item_id"].unique()})
+    every_item = every_item.assign(**{column: ratings[column].iloc[0]
+                                      for column in ratings.columns if column not in every_item})
+    model = BPR(factors=8, epochs=3, batch_size=64).fit(pd.concat([ratings, every_item]))
+    assert np.isfinite(model.history_["train_loss"]).all()
+    # Their factors were never stepped: they still hold the initial draw.
+    initial = np.random.default_rng(0).normal(0.0, 0.1, model.user_factors_.shape)
+    row = int(model.user_map_.to_index([10_000])[0])
+    np.testing.assert_array_equal(model.user_factors_[row], initial[row])
+    assert not np.array_equal(model.user_factors_[row - 1], initial[row - 1])
+    assert model.recommend([10_000], k=5).empty
+    with pytest.raises(ValueError, match="Every user interacted with every item"):
+        BPR(epochs=1).fit(every_item)
+
+
 def test_bpr_negatives_are_never_positives(monkeypatch):
     import recsys_lessons.models.matrix_factorization as module
 

@@ -29,7 +29,8 @@ def check_interactions(
         If `frame` is not a pandas DataFrame.
     ValueError
         If a required column is missing, the frame is empty, an id or a rating is NaN or
-        infinite (in a float column), or a (user_id, item_id) pair appears twice.
+        infinite (in a float column, or a number in an object column), or a (user_id,
+        item_id) pair appears twice.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
@@ -51,8 +52,13 @@ def check_interactions(
                 f"{name} has {missing_values} NaN value(s) in column {column!r}. Drop or fill "
                 f"them first, for example frame.dropna(subset=[{column!r}])."
             )
-        if pd.api.types.is_float_dtype(frame[column]):
-            infinite = int(np.isinf(frame[column].to_numpy()).sum())
+        values = frame[column]
+        if values.dtype == object:
+            # Numbers in a column of Python objects (read from JSON, or mixed with text)
+            # become floats later, so an infinity among them would slip through unseen.
+            values = pd.to_numeric(values, errors="coerce")
+        if pd.api.types.is_float_dtype(values):
+            infinite = int(np.isinf(values.to_numpy()).sum())
             if infinite:
                 raise ValueError(
                     f"{name} has {infinite} infinite value(s) in column {column!r}; every "

@@ -642,7 +642,8 @@ class BPR(Recommender):
     Each epoch visits every training interaction once in random order, with one negative
     drawn uniformly among the user's non-interactions (`sample_negative_indices`), in
     mini-batches whose steps are summed per user and per item. The item bias b_i learns
-    popularity, which leaves the factors free to learn taste.
+    popularity, which leaves the factors free to learn taste. A user who interacted with every
+    item has no triple and is left out of training (nothing is left to recommend them).
 
     Parameters
     ----------
@@ -691,6 +692,21 @@ class BPR(Recommender):
         batch_size = check_positive_int(self.batch_size, "batch_size")
         rng = np.random.default_rng(self.random_state)
         interactions = self.user_items_.tocoo()
+        # A user who interacted with every item has no item j to rank below i, so the
+        # objective has no triple for them; their factors keep their initial values, which
+        # never matter, since every item is already seen.
+        complete = self.user_items_.getnnz(axis=1) >= len(self.item_map_)
+        if complete.all():
+            raise ValueError(
+                "Every user interacted with every item, so BPR has no item a user did not "
+                "choose to rank below the chosen ones. Add items, or use a rating model."
+            )
+        if complete.any():
+            keep = ~complete[interactions.row]
+            interactions = sparse.coo_matrix(
+                (interactions.data[keep], (interactions.row[keep], interactions.col[keep])),
+                shape=interactions.shape,
+            )
         self.user_factors_ = rng.normal(0.0, 0.1, (len(self.user_map_), factors))
         self.item_factors_ = rng.normal(0.0, 0.1, (len(self.item_map_), factors))
         self.item_bias_ = np.zeros(len(self.item_map_))
