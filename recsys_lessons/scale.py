@@ -57,8 +57,9 @@ COMPLEXITY = {
         "time": "O(iterations · (CG steps + 1) · (n_users · n_items · d "
                 "+ (n_users + n_items) · d²))",
         "memory": "O((n_users + n_items) · d + nnz)",
-        "dominant step": "each conjugate-gradient product computes p_u·q_i for the stored "
-                         "entries from dense blocks of P Qᵀ, so every cell is touched; the "
+        "dominant step": "each conjugate-gradient product computes x_u·y_i (rows of P and Q) "
+                         "for the stored entries from dense blocks of P Qᵀ, so every cell is "
+                         "touched; the "
                          "`implicit` library's sparse version costs O(nnz · d) there instead, "
                          "and exact ALS costs O(nnz · d² + (n_users + n_items) · d³)",
     },

@@ -643,19 +643,27 @@ def evaluate_spark_recommendations(
     from recsys_lessons.evaluation import ranking_metrics
 
     if isinstance(model_or_recommendations, DataFrame):
-        recommendations = recommendations_from_spark(
-            model_or_recommendations, k=k, exclude_seen=exclude_seen
-        )
-        known = model_or_recommendations.select("user_id").distinct()
+        # The lists are read twice (the recommendations, then who has a list); keeping them
+        # in memory meanwhile saves Spark computing the top-k of every user a second time.
+        lists = model_or_recommendations
+        cached_here = not lists.is_cached
+        if cached_here:
+            lists = lists.cache()
+        try:
+            recommendations = recommendations_from_spark(lists, k=k, exclude_seen=exclude_seen)
+            known = to_pandas(lists.select("user_id").distinct())
+        finally:
+            if cached_here:
+                lists.unpersist()
     elif hasattr(model_or_recommendations, "recommendForAllUsers"):
         # Lists for every training user: recommendForAllUsers is about twice as fast as
         # recommendForUserSubset(test users), and ranking_metrics ignores the extra users.
         recommendations = recommend_top_k(model_or_recommendations, k=k, exclude_seen=exclude_seen)
-        known = model_or_recommendations.userFactors.select("id")
+        known = to_pandas(model_or_recommendations.userFactors.select("id"))
     else:
         raise TypeError(
             "evaluate_spark_recommendations needs a fitted ALSModel or the Spark frame of its "
             f"recommendForAllUsers, got {type(model_or_recommendations).__name__}."
         )
-    known_users = test["user_id"].isin(to_pandas(known).iloc[:, 0].unique())
+    known_users = test["user_id"].isin(known.iloc[:, 0].unique())
     return ranking_metrics(recommendations, test[known_users], k)

@@ -15,13 +15,18 @@ example ``student/`` in the checkout) so that the copies' relative links, such a
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 SOLUTION_TAG = "solution"
 #: The lessons' pointer to their solutions, which a student copy no longer has.
 SOLUTIONS_POINTER = re.compile(
-    r"Solutions are in the collapsed cells below each exercise(?: \([^)]*\))?\."
+    # Whitespace of any kind between the words: rewrapping a paragraph may put a line break
+    # anywhere in the sentence.
+    r"Solutions\s+are\s+in\s+the\s+collapsed\s+cells\s+below\s+each\s+exercise"
+    r"(?:\s+\([^)]*\))?\."
 )
 STUDENT_NOTE = (
     "This is a student copy: the solutions were removed, and `check` grades your answers."
@@ -76,23 +81,32 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
     for path in notebooks:
         try:
             notebook = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+                raise ValueError("no list of cells")
+        except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError.
             raise ValueError(
                 f"{path} is not a readable notebook ({error}); restore it with "
-                f"`git checkout -- {path.name}` and run this again. Nothing was written."
+                f"`git checkout -- {path.as_posix()}` and run this again. Nothing was written."
             ) from None
         texts[path.name] = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False) + "\n"
     output_folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in texts.items():
         target = output_folder / name
-        # Writing beside the target and renaming over it replaces a hard link instead of
-        # writing through it, and never leaves a half-written copy behind.
-        temporary = output_folder / f".{name}.partial"
+        # Writing to a new, uniquely named file beside the target and renaming it over the
+        # target replaces a hard link instead of writing through it, never leaves a
+        # half-written copy behind, and lets two runs at once each finish whole.
+        handle, temporary = tempfile.mkstemp(dir=output_folder, prefix=f".{name}.",
+                                             suffix=".partial")
         try:
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(target)
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+            # mkstemp makes the file private (0600); give it a new file's usual permissions.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, target)
         finally:
-            temporary.unlink(missing_ok=True)
+            Path(temporary).unlink(missing_ok=True)
         written.append(target)
     return written

@@ -72,3 +72,7 @@ def test_an_infinite_rating_is_named_instead_of_failing_later():
     frame["rating"] = frame["rating"].astype(object)
     with pytest.raises(ValueError, match="1 infinite value"):
         interaction_matrix(frame, values="rating")
+    # Text ids that read like numbers are names, not infinities.
+    named = pd.DataFrame({"user_id": ["inf", "-Infinity", "u3"], "item_id": [1, 1, 1],
+                          "rating": [4.0, 3.0, 5.0]})
+    assert interaction_matrix(named, values="rating")[0].shape == (3, 1)

@@ -154,11 +154,21 @@ def test_unknown_dataset_name():
         load_movielens("1m")
 
 
-def test_unwritable_data_directory(tmp_path):
+def _refuse_writing(folder):
+    raise PermissionError(f"Cannot write to the data directory {folder}; set RECSYS_LESSONS_DATA.")
+
+
+def test_unwritable_data_directory(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(PermissionError, match="RECSYS_LESSONS_DATA"):
+    with pytest.raises(DataUnavailableError, match="Cannot write to the data directory"):
         load_movielens(data_dir=blocker / "data")
+    # What a damaged hand-placed file said is kept next to the folder's problem.
+    (tmp_path / "ml-100k.zip").write_bytes(b"this is not a zip file")
+    monkeypatch.setattr(movielens_module, "_check_writable", _refuse_writing)
+    with pytest.raises(DataUnavailableError) as error:
+        load_movielens(data_dir=tmp_path)
+    assert "ml-100k.zip" in str(error.value) and "RECSYS_LESSONS_DATA" in str(error.value)
 
 
 def test_environment_variable_overrides_the_default(tmp_path, monkeypatch):
@@ -195,7 +205,7 @@ def _patched_zip(source, target, flag_bits=0, compression=None):
 
 @pytest.mark.parametrize("damage, reason", [
     ({"compression": 99}, "compression method"),
-    ({"flag_bits": 0x1}, "encrypted"),
+    ({"flag_bits": 0x1}, "password required"),
 ])
 def test_an_archive_that_cannot_be_unpacked_is_reported_with_its_name(
     tmp_path, movielens, damage, reason
@@ -220,12 +230,9 @@ def test_hand_placed_files_load_when_the_cache_cannot_be_written(
     def full_disk(folder, contents):
         raise OSError(28, "No space left on device")
 
-    def read_only(folder):
-        raise PermissionError("read-only folder")
-
     # A folder nobody may write to still serves the files placed in it, and a failed cache
     # write costs a warning, not the verified data.
-    monkeypatch.setattr(movielens_module, "_check_writable", read_only)
+    monkeypatch.setattr(movielens_module, "_check_writable", _refuse_writing)
     monkeypatch.setattr(movielens_module, "_write_cache", full_disk)
     loaded = load_movielens(data_dir=tmp_path)
     pd.testing.assert_frame_equal(loaded.ratings, movielens.ratings)
@@ -248,9 +255,9 @@ def test_a_failed_connection_leaves_no_open_file_and_no_partial_file(tmp_path, m
 
 
 @pytest.mark.parametrize("value", ["", "relative/cache"])
-def test_an_empty_or_relative_xdg_cache_home_is_ignored(monkeypatch, value):
+def test_an_empty_or_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path, value):
     monkeypatch.setattr(movielens_module.sys, "platform", "linux")
     monkeypatch.setenv("XDG_CACHE_HOME", value)
     assert movielens_module._user_cache_dir() == Path.home() / ".cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", "/srv/cache")
-    assert movielens_module._user_cache_dir() == Path("/srv/cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert movielens_module._user_cache_dir() == tmp_path

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import os
 import re
 import subprocess
@@ -288,10 +289,11 @@ def _read_member(archive: zipfile.ZipFile, path: Path, member: str) -> bytes:
     """One file of a zip archive; a member that cannot be unpacked is a ValueError naming it."""
     try:
         return archive.read(member)
-    except (zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # zipfile reports a damaged deflate stream, a truncated member, an unsupported
-        # compression method and an encrypted member with these; none of them is a MovieLens
-        # file, so the loader moves on to its next source.
+    except (zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError,
+            zipfile.BadZipFile) as error:
+        # zipfile reports a damaged deflate or LZMA stream, a truncated member, an unsupported
+        # compression method, an encrypted member and a failed CRC with these; none of them is
+        # a MovieLens file, so the loader moves on to its next source.
         raise ValueError(
             f"{member} in {path.name} cannot be unpacked ({error}): the archive is damaged, "
             "encrypted or not the MovieLens one."
@@ -507,7 +509,14 @@ def load_movielens(
             continue
         return _cached_frames(cache, contents, description)
     if download:
-        _check_writable(data_dir)
+        try:
+            _check_writable(data_dir)
+        except PermissionError as error:
+            # Keep what the hand-placed files said: a damaged archive matters more than the
+            # folder's permissions to someone who placed one.
+            failures.append(f"  - downloads: {error}")
+            download = False
+    if download:
         for description, fetch in [("the GroupLens website", _fetch_grouplens),
                                    ("the Python package index mirror", _fetch_mirror)]:
             with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as work_dir:

@@ -56,14 +56,18 @@ def check_interactions(
         if values.dtype == object:
             # Numbers in a column of Python objects (read from JSON, or mixed with text)
             # become floats later, so an infinity among them would slip through unseen.
-            values = pd.to_numeric(values, errors="coerce")
-        if pd.api.types.is_float_dtype(values):
+            # Only real numbers count: a text id such as "inf" is a name, not a number.
+            infinite = sum(isinstance(value, Real) and not isinstance(value, bool)
+                           and math.isinf(value) for value in values)
+        elif pd.api.types.is_float_dtype(values):
             infinite = int(np.isinf(values.to_numpy()).sum())
-            if infinite:
-                raise ValueError(
-                    f"{name} has {infinite} infinite value(s) in column {column!r}; every "
-                    "value must be a finite number. Drop or correct those rows first."
-                )
+        else:
+            infinite = 0
+        if infinite:
+            raise ValueError(
+                f"{name} has {infinite} infinite value(s) in column {column!r}; every "
+                "value must be a finite number. Drop or correct those rows first."
+            )
     if not allow_duplicates:
         duplicated = frame.duplicated(["user_id", "item_id"], keep=False)
         if duplicated.any():
