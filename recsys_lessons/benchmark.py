@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 import recsys_lessons.models as models
+from recsys_lessons._files import write_atomically
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
 from recsys_lessons.metrics import _check_k, catalog_coverage
@@ -220,9 +221,8 @@ def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> P
                                    key=lambda item: order.index(item[0])
                                    if item[0] in order else len(order)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.partial")  # never leave a half-written record
-    temporary.write_text(json.dumps(record, indent=1) + "\n")
-    temporary.replace(path)
+    # Never leave a half-written record.
+    write_atomically(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return path
 
 

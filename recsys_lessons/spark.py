@@ -48,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys_lessons._files import write_atomically
+
 __all__ = [
     "MINIMUM_JAVA_VERSION",
     "SPARK_LOG_FILE",
@@ -248,12 +250,8 @@ def _log4j2_configuration_uri() -> str:
     """Write the log4j 2 configuration to the temporary folder; return its file URI."""
     path = _per_user_temporary_path("recsys-lessons-spark-log4j2", ".properties")
     if not path.is_file() or path.read_text(encoding="utf-8") != _LOG4J2_PROPERTIES:
-        # Write to a private file, then rename: two sessions starting at once never see
-        # half a file.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".properties")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(_LOG4J2_PROPERTIES)
-        os.replace(temporary, path)
+        # Two sessions starting at once never see half a file.
+        write_atomically(path, _LOG4J2_PROPERTIES.encode("utf-8"))
     # A URI has no spaces (they become %20), so it survives Spark's splitting of the Java
     # options at spaces, even under a Windows user folder like C:\Users\Ada Lovelace.
     return path.as_uri()

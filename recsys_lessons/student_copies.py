@@ -15,10 +15,10 @@ example ``student/`` in the checkout) so that the copies' relative links, such a
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from recsys_lessons._files import write_atomically
 
 SOLUTION_TAG = "solution"
 #: The lessons' pointer to their solutions, which a student copy no longer has.
@@ -93,20 +93,8 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
     written = []
     for name, text in texts.items():
         target = output_folder / name
-        # Writing to a new, uniquely named file beside the target and renaming it over the
-        # target replaces a hard link instead of writing through it, never leaves a
-        # half-written copy behind, and lets two runs at once each finish whole.
-        handle, temporary = tempfile.mkstemp(dir=output_folder, prefix=f".{name}.",
-                                             suffix=".partial")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-            # mkstemp makes the file private (0600); give it a new file's usual permissions.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, target)
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        # Renaming a new file over the target replaces a hard link to a lesson instead of
+        # writing through it.
+        write_atomically(target, text.encode("utf-8"))
         written.append(target)
     return written

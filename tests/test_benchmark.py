@@ -83,7 +83,7 @@ def test_recording_again_replaces_only_the_rows_it_measured(tmp_path):
     recorded = benchmark.recorded_benchmark("standard", ["Popularity", "GlobalMean"], tmp_path)
     assert recorded.loc["GlobalMean", "ndcg@10"] == 0.5
     assert round(recorded.loc["Popularity", "ndcg@10"], 3) == 0.253
-    assert not list(tmp_path.glob("*.partial"))  # the temporary file was renamed
+    assert not list(tmp_path.glob(".*.part"))  # the temporary file was renamed
 
 
 def test_a_row_measured_with_other_settings_is_refused(tmp_path):

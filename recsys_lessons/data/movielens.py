@@ -45,6 +45,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from recsys_lessons._files import readable_by_everyone, write_atomically
+
 DATA_DIR_ENVIRONMENT_VARIABLE = "RECSYS_LESSONS_DATA"
 
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
@@ -336,26 +338,11 @@ def _read_cache(folder: Path) -> dict[str, bytes] | None:
     return contents
 
 
-def _readable_by_everyone(path: str) -> None:
-    """Give a temporary file the permissions a normal new file gets (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _write_cache(folder: Path, contents: dict[str, bytes]) -> None:
     """Write each file to a temporary name, then rename it, so no half-written file remains."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in contents.items():
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            _readable_by_everyone(temporary)
-            os.replace(temporary, folder / name)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(folder / name, data)
 
 
 def _check_writable(folder: Path) -> None:
@@ -394,7 +381,7 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
                     progress.update(len(block))
         if _digest_of_file(Path(temporary), "md5") != expected_md5:
             raise ValueError(f"The download from {url} is incomplete or altered (MD5 mismatch).")
-        _readable_by_everyone(temporary)
+        readable_by_everyone(temporary)
         os.replace(temporary, destination)
     finally:
         Path(temporary).unlink(missing_ok=True)
