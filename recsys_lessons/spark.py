@@ -39,9 +39,11 @@ import importlib.util
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -52,6 +54,7 @@ from recsys_lessons._files import write_atomically
 
 __all__ = [
     "MINIMUM_JAVA_VERSION",
+    "SPARK_FOLDER",
     "SPARK_LOG_FILE",
     "check_spark_available",
     "evaluate_spark_recommendations",
@@ -213,21 +216,84 @@ def check_spark_available() -> None:
 # A local session
 # --------------------------------------------------------------------------------------------
 
-def _per_user_temporary_path(stem: str, suffix: str) -> Path:
-    """A file name in the temporary folder that belongs to this user only.
+def _spark_folder_path() -> Path:
+    """This user's folder for Spark's files (log, log configuration, checkpoints).
 
-    On Linux and macOS the temporary folder is shared by every user of the machine, and a file
-    another user created there can be neither written nor replaced, so a second learner on a
-    shared workshop machine would fail to start Spark; the user id in the name keeps each
-    learner's files apart. Windows gives every user a temporary folder of their own.
+    On Linux and macOS the temporary folder is shared by every user of the machine. One
+    private folder per user, named with the user id, keeps a second learner on a shared
+    workshop machine from failing on files the first one created, and keeps other users from
+    reading the log or placing files in it first. Windows gives every user a temporary
+    folder of their own.
     """
     owner = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
-    return Path(tempfile.gettempdir()) / f"{stem}{owner}{suffix}"
+    return Path(tempfile.gettempdir()) / f"recsys-lessons-spark{owner}"
 
+
+#: This user's folder for Spark's files, created private (readable by this user only) when a
+#: session starts.
+SPARK_FOLDER = _spark_folder_path()
 
 #: Where Spark's Java process writes its own messages (warnings, errors, Java's start-up
 #: notes) instead of the notebook. Look here when Spark fails or seems stuck.
-SPARK_LOG_FILE = _per_user_temporary_path("recsys-lessons-spark", ".log")
+SPARK_LOG_FILE = SPARK_FOLDER / "spark.log"
+
+# Checkpoint folders are named "checkpoints-<process id>-<random>", so that a session can
+# tell which ones belong to a process that has ended.
+_CHECKPOINTS_PREFIX = "checkpoints-"
+
+
+def _prepare_spark_folder(folder: Path) -> Path:
+    """Create `folder` readable by this user only, or check that an existing one is ours.
+
+    Raises RuntimeError when the path is taken by something that is not this user's own
+    folder (another user's folder, a link, a file): Spark's files must not go there.
+    """
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # A file or a link to a file; the check below names it.
+    if hasattr(os, "getuid"):
+        status = folder.lstat()
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+            raise RuntimeError(
+                f"{folder} is not a folder of yours (it is a link, a file, or belongs to "
+                "another user), so Spark's log and checkpoints cannot safely go there. "
+                "Remove it, or point TMPDIR at a folder of your own and restart the kernel."
+            )
+        if stat.S_IMODE(status.st_mode) != 0o700:
+            # A folder made with looser permissions, by hand or under an unusual umask.
+            folder.chmod(0o700)
+    _remove_checkpoints_of_ended_processes(folder)
+    return folder
+
+
+def _process_is_running(process_id: int) -> bool:
+    """Whether a process with this id exists (POSIX: signal 0 checks without sending)."""
+    try:
+        os.kill(process_id, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # It exists and belongs to another user.
+    return True
+
+
+def _remove_checkpoints_of_ended_processes(folder: Path) -> None:
+    """Delete checkpoint folders whose Python process has ended.
+
+    A session removes its own folder when Python exits normally, but a kernel that is killed
+    (as nbval and "Restart kernel" after a hang do) cannot, and each left-over folder holds
+    about a megabyte. Only POSIX systems are cleaned: on Windows, os.kill would end the
+    process instead of checking it.
+    """
+    if os.name != "posix":
+        return
+    pattern = re.compile(rf"{_CHECKPOINTS_PREFIX}(\d+)-")
+    for entry in folder.iterdir():
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not _process_is_running(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
 
 # Spark logs through log4j 2. Its default set-up logs at INFO and announces which profile it
 # uses; this configuration keeps warnings and errors only. The logger of the class that starts
@@ -248,7 +314,7 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
 
 def _log4j2_configuration_uri() -> str:
     """Write the log4j 2 configuration to the temporary folder; return its file URI."""
-    path = _per_user_temporary_path("recsys-lessons-spark-log4j2", ".properties")
+    path = SPARK_FOLDER / "log4j2.properties"
     if not path.is_file() or path.read_text(encoding="utf-8") != _LOG4J2_PROPERTIES:
         # Two sessions starting at once never see half a file.
         write_atomically(path, _LOG4J2_PROPERTIES.encode("utf-8"))
@@ -308,6 +374,10 @@ def _log_tail(lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+# Two threads that start a session at once would otherwise both build a SparkContext.
+_SESSION_LOCK = threading.Lock()
+
+
 def local_spark_session(app_name: str = "recsys-lessons", cores: int = 2, memory: str = "1g"):
     """A SparkSession that runs Spark inside this machine, set up for small data and notebooks.
 
@@ -321,8 +391,8 @@ def local_spark_session(app_name: str = "recsys-lessons", cores: int = 2, memory
     where it would appear at random points. Errors still reach Python as exceptions.
 
     Calling it while a session is running returns that session (Spark allows one per Python
-    process). After ``spark.stop()`` a new call starts a new session in the same Java
-    process, whose start-up settings (memory, Java options) then stay as they were.
+    process), from any thread. After ``spark.stop()`` a new call starts a new session in the
+    same Java process, whose start-up settings (memory, Java options) then stay as they were.
 
     Raises RuntimeError, naming what is missing, when pyspark or Java 17+ is not installed.
     """
@@ -340,13 +410,26 @@ def local_spark_session(app_name: str = "recsys-lessons", cores: int = 2, memory
             import pyspark.testing.utils  # noqa: F401
         except ImportError:
             pass  # Another pyspark version may not have this module; then nothing to do.
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    with _SESSION_LOCK:
+        running = SparkSession.getActiveSession()
+        if running is not None:
+            return running
+        if SparkContext._active_spark_context is not None:
+            # A session started in another thread: getActiveSession only sees this thread's.
+            return SparkSession.builder.getOrCreate()
+        return _start_session(app_name, cores, memory)
+
+
+def _start_session(app_name: str, cores: int, memory: str):
+    """Start Java (output to the log file), a SparkContext with a checkpoint folder, a session."""
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
 
-    running = SparkSession.getActiveSession()
-    if running is not None:
-        return running
+    _prepare_spark_folder(SPARK_FOLDER)
     conf = SparkConf().setAll(list(_session_settings(app_name, cores, memory).items()))
     gateway = None
     if SparkContext._gateway is None:
@@ -367,8 +450,10 @@ def local_spark_session(app_name: str = "recsys-lessons", cores: int = 2, memory
     # data; after about 15 iterations that recipe is too deep for Java's stack, and fit()
     # fails with a StackOverflowError. With a checkpoint folder, ALS saves its factors every
     # checkpointInterval (10) iterations and starts a fresh recipe. The files are removed
-    # when they are no longer needed, and the folder when Python exits.
-    checkpoints = tempfile.mkdtemp(prefix="recsys-lessons-spark-checkpoints-")
+    # when they are no longer needed, and the folder when Python exits (or, if the kernel is
+    # killed, when the next session starts).
+    checkpoints = tempfile.mkdtemp(dir=SPARK_FOLDER,
+                                   prefix=f"{_CHECKPOINTS_PREFIX}{os.getpid()}-")
     atexit.register(shutil.rmtree, checkpoints, ignore_errors=True)
     spark_context.setCheckpointDir(checkpoints)
     return SparkSession(spark_context)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -184,16 +185,68 @@ def spark():
     session.stop()
 
 
-@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows has a temporary folder per user")
-def test_log_files_are_per_user_in_a_shared_temporary_folder(monkeypatch):
-    assert str(os.getuid()) in spark_helpers.SPARK_LOG_FILE.name
-    names = set()
+posix_only = pytest.mark.skipif(not hasattr(os, "getuid"),
+                                reason="Windows has a temporary folder per user")
+
+
+@posix_only
+def test_spark_files_go_to_a_folder_per_user_in_the_shared_temporary_folder(monkeypatch):
+    assert str(os.getuid()) in spark_helpers.SPARK_FOLDER.name
+    assert spark_helpers.SPARK_LOG_FILE.parent == spark_helpers.SPARK_FOLDER
+    folders = set()
     for user_id in (1001, 1002):
         monkeypatch.setattr(os, "getuid", lambda user_id=user_id: user_id)
-        log = spark_helpers._per_user_temporary_path("recsys-lessons-spark", ".log")
-        assert log.parent == Path(tempfile.gettempdir()) and str(user_id) in log.name
-        names.add(log)
-    assert len(names) == 2
+        folder = spark_helpers._spark_folder_path()
+        assert folder.parent == Path(tempfile.gettempdir()) and str(user_id) in folder.name
+        folders.add(folder)
+    assert len(folders) == 2
+
+
+@posix_only
+def test_the_spark_folder_is_created_private_and_a_loose_one_is_tightened(tmp_path):
+    folder = spark_helpers._prepare_spark_folder(tmp_path / "spark")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o755)
+    spark_helpers._prepare_spark_folder(folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
+@posix_only
+@pytest.mark.parametrize("kind", ["another user's folder", "a link", "a file"])
+def test_a_spark_folder_that_is_not_ours_is_refused(tmp_path, monkeypatch, kind):
+    folder = tmp_path / "spark"
+    if kind == "another user's folder":
+        folder.mkdir(mode=0o700)
+        monkeypatch.setattr(os, "getuid", lambda: os.stat(folder).st_uid + 1)
+    elif kind == "a link":
+        (tmp_path / "elsewhere").mkdir()
+        folder.symlink_to(tmp_path / "elsewhere")
+    else:
+        folder.write_text("not a folder")
+    with pytest.raises(RuntimeError, match="is not a folder of yours.*TMPDIR"):
+        spark_helpers._prepare_spark_folder(folder)
+
+
+@posix_only
+def test_checkpoints_of_ended_processes_are_removed_and_others_kept(tmp_path):
+    # A process that has ended, like a notebook kernel that nbval killed.
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    folder = tmp_path / "spark"
+    folder.mkdir()
+    left_over = folder / f"checkpoints-{ended.pid}-abc"
+    (left_over / "data").mkdir(parents=True)
+    (left_over / "data" / "part-0").write_bytes(b"factors")
+    ours = folder / f"checkpoints-{os.getpid()}-def"
+    ours.mkdir()
+    log = folder / "spark.log"
+    log.write_text("kept")
+    not_a_checkpoint = folder / f"notes-{ended.pid}-x"
+    not_a_checkpoint.mkdir()
+
+    spark_helpers._prepare_spark_folder(folder)
+    assert not left_over.exists()
+    assert ours.is_dir() and log.is_file() and not_a_checkpoint.is_dir()
 
 
 def test_session_has_the_documented_configuration(spark):
@@ -206,8 +259,24 @@ def test_session_has_the_documented_configuration(spark):
     assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert "log4j2.configurationFile" in settings.get("spark.driver.extraJavaOptions")
-    # A second call returns the running session instead of failing or starting another.
+    # A second call returns the running session instead of failing or starting another,
+    # from another thread too (where pyspark's getActiveSession sees no session).
     assert spark_helpers.local_spark_session() is spark
+    from_thread = []
+    thread = threading.Thread(
+        target=lambda: from_thread.append(spark_helpers.local_spark_session()))
+    thread.start()
+    thread.join()
+    assert from_thread and from_thread[0].sparkContext is spark.sparkContext
+
+
+def test_checkpoints_go_to_a_folder_of_this_process_in_the_private_folder(spark):
+    checkpoints = spark.sparkContext._jsc.sc().getCheckpointDir().get()
+    folder = Path(checkpoints.removeprefix("file:")).parent
+    assert folder.parent == spark_helpers.SPARK_FOLDER
+    assert folder.name.startswith(f"checkpoints-{os.getpid()}-")
+    if hasattr(os, "getuid"):
+        assert spark_helpers.SPARK_FOLDER.stat().st_mode & 0o777 == 0o700
 
 
 def test_round_trip_keeps_values_and_dtypes(spark):
