@@ -22,6 +22,16 @@ def test_id_map_unknown_ids_raise_or_mask():
     assert ids.to_index([10, 99], unknown="mask").tolist() == [0, -1]
 
 
+def test_ids_of_mixed_types_are_refused_with_the_fix():
+    # 5 and "5" in one column would silently be two users; Python cannot even sort them.
+    ratings = pd.DataFrame({"user_id": [5, "5", 7], "item_id": [1, 2, 3]})
+    with pytest.raises(TypeError, match=r"user_id values mix types.*astype\(str\)"):
+        interaction_matrix(ratings)
+    converted = ratings.assign(user_id=ratings["user_id"].astype(str))
+    matrix, users, _ = interaction_matrix(converted)
+    assert users.ids.tolist() == ["5", "7"] and matrix.sum() == 3
+
+
 def test_toy_matrix_matches_the_lesson():
     matrix, users, items = interaction_matrix(load_toy_ratings())
     assert users.ids.tolist() == ["A", "B", "C"]

@@ -36,7 +36,20 @@ class IdMap:
 
     def __init__(self, ids, name: str = "id"):
         self.name = name
-        self.index_ = pd.Index(pd.unique(np.asarray(ids))).sort_values()
+        unique = pd.Index(pd.unique(np.asarray(ids)))
+        try:
+            self.index_ = unique.sort_values()
+        except TypeError as error:
+            # Python cannot order, say, 5 and "5"; and in one column they are two different
+            # ids, which is almost never what the data means.
+            examples = {type(value).__name__: value for value in unique}
+            raise TypeError(
+                f"The {name} values mix types, e.g. "
+                f"{', '.join(f'{value!r} ({kind})' for kind, value in examples.items())}, so "
+                f"they cannot be sorted, and 5 and '5' would be two different ids. Convert "
+                f"them to one type first, for example "
+                f"frame[{name!r}] = frame[{name!r}].astype(str)."
+            ) from error
 
     def __len__(self) -> int:
         return len(self.index_)

@@ -91,7 +91,17 @@ class Recommender:
         """Learn from a DataFrame of user_id, item_id (and rating) rows; returns the model."""
         columns = ("user_id", "item_id", "rating") if self.needs_ratings else ("user_id", "item_id")
         if "rating" in getattr(ratings, "columns", ()):
+            # Some implicit models weigh interactions by the rating when there is one, so a
+            # rating column is always checked.
             columns = ("user_id", "item_id", "rating")
+            missing = int(ratings["rating"].isna().sum())
+            if missing and not self.needs_ratings:
+                raise ValueError(
+                    f"ratings has {missing} NaN value(s) in column 'rating'. Drop or fill "
+                    "those rows first, for example frame.dropna(subset=['rating']); or, if "
+                    f"the data has no ratings at all, fit {type(self).__name__} on the "
+                    "interactions alone: frame.drop(columns='rating')."
+                )
         check_interactions(ratings, name="ratings", columns=columns)
         self.user_items_, self.user_map_, self.item_map_ = interaction_matrix(ratings)
         self._fit(ratings)
