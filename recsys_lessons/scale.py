@@ -8,7 +8,7 @@ is usable. This module measures it:
 - `cost_curve(model_factories, sizes)`: the same for several models on synthetic data of
   growing size (`recsys_lessons.data.synthetic.synthetic_interactions`), skipping a model at
   the larger sizes once it is over a time budget.
-- `scaling_exponents(curve)`: the slope b of log(cost) against log(size), cost ≈ a · size^b,
+- `scaling_exponents(curve)`: the slope β of log(cost) against log(size), cost ≈ a · size^β,
   to compare with the big-O of `COMPLEXITY`.
 - `COMPLEXITY` and `complexity_table()`: what each model's fit costs, in big-O, for the
   implementation in this package.
@@ -296,11 +296,11 @@ def cost_curve(
 
 def scaling_exponents(curve: pd.DataFrame, cost: str = "fit_seconds",
                       size: str = "num_items") -> pd.Series:
-    """The exponent b in cost ≈ a · size^b for each model, fitted on log–log axes.
+    """The exponent β in cost ≈ a · size^β for each model, fitted on log–log axes.
 
-    b is the least-squares slope of log(cost) against log(size) over the model's measured
-    rows. When the sizes double, cost ratio ≈ 2^b: b ≈ 3 is the n_items³ of a matrix inverse,
-    b ≈ 1 a cost linear in the data. Small sizes are dominated by fixed overheads, so b
+    β is the least-squares slope of log(cost) against log(size) over the model's measured
+    rows. When the sizes double, cost ratio ≈ 2^β: β ≈ 3 is the n_items³ of a matrix inverse,
+    β ≈ 1 a cost linear in the data. Small sizes are dominated by fixed overheads, so β
     comes out below the big-O at first; it approaches it as the data grow. Models with fewer
     than two measured sizes get NaN.
     """

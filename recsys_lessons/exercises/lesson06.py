@@ -83,7 +83,7 @@ def _action_share() -> float:
 
 register(Exercise(
     "06.gate_mixture",
-    "gate_mixture(gate_logits, expert_outputs): the MMoE mixture f^k = Σ_i g_i f_i(x), with "
+    "gate_mixture(gate_logits, expert_outputs): the MMoE mixture h^k = Σ_e g_e f_e(x), with "
     "g = softmax(gate_logits) (length E) and expert_outputs an E × d array, one row per expert.",
     reference=_gate_mixture,
     make_inputs=_random_gate_and_experts,

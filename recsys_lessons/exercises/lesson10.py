@@ -58,7 +58,7 @@ register(Exercise(
 ))
 register(Exercise(
     "10.log_log_slope",
-    "log_log_slope(size_1, cost_1, size_2, cost_2): the exponent b of cost ≈ a · size^b "
+    "log_log_slope(size_1, cost_1, size_2, cost_2): the exponent β of cost ≈ a · size^β "
     "through two measurements, log(cost_2 / cost_1) / log(size_2 / size_1).",
     reference=_log_log_slope,
     make_inputs=_random_measurements,

@@ -26,9 +26,9 @@ single-task rating model, the baselines a multi-task model must beat.
 
 Two ways to share (more in the class docstrings):
 
-- `SharedBottom` (Caruana, 1997): one bottom network h = f(x) feeds a tower per task.
+- `SharedBottom` (Caruana, 1997): one bottom network h = bottom(x) feeds a tower per task.
 - `MMoE`, the multi-gate mixture of experts (Ma et al., KDD 2018): E expert networks and one
-  softmax gate per task, f^k(x) = Σ_i g^k(x)_i f_i(x), so that each task mixes the experts in
+  softmax gate per task, h^k(x) = Σ_e g^k(x)_e f_e(x), so that each task mixes the experts in
   its own way instead of fighting the other tasks over one bottom ("negative transfer").
 
 In both, the embeddings p_u and q_i, most of the parameters, lie below the point where the
@@ -514,15 +514,15 @@ def mmoe_network(
     """The MMoE network: for every task k,
 
         g^k(x) = softmax(W_gk x)                 (layer "gate_<task>", E weights that sum to 1)
-        f^k(x) = Σ_i g^k(x)_i f_i(x)             (layer "mixture_<task>")
-        ŷ_k    = tower_k(f^k(x))
+        h^k(x) = Σ_e g^k(x)_e f_e(x)             (layer "mixture_<task>")
+        ŷ_k    = tower_k(h^k(x))
 
-    where the experts f_1 … f_E (layers "expert_<i>_<depth>") are small dense networks that
+    where the experts f_1 … f_E (layers "expert_<e>_<depth>") are small dense networks that
     every task shares. Arguments as for `shared_bottom_network`.
     """
     user, item, x = _representation(num_users, num_items, user_side, item_side, embedding_dim)
     width = expert_layers[-1]
-    # Each expert's output f_i(x) becomes one row of a (batch, E, width) stack.
+    # Each expert's output f_e(x) becomes one row of a (batch, E, width) stack.
     experts = [
         keras.layers.Reshape((1, width), name=f"expert_{index}_row")(
             _dense_stack(x, expert_layers, prefix=f"expert_{index}")
@@ -536,7 +536,7 @@ def mmoe_network(
     mixtures = {}
     for name in tasks:
         gate = keras.layers.Dense(num_experts, activation="softmax", name=f"gate_{name}")(x)
-        # Dot over the expert axis: Σ_i g_i · f_i(x), one mixture of width `width` per pair.
+        # Dot over the expert axis: Σ_e g_e · f_e(x), one mixture of width `width` per pair.
         mixtures[name] = keras.layers.Dot(axes=(1, 1), name=f"mixture_{name}")([gate, stack])
     outputs = _task_outputs(mixtures, user, item, num_users, num_items, tasks, tower_layers,
                             global_mean, preference_dropout)
@@ -1074,7 +1074,7 @@ class MMoE(MultiTaskRecommender):
     E experts f_1 … f_E, small ReLU networks on x_ui, are shared by all tasks; each task k
     has a gate, a softmax over the experts, and mixes them its own way:
 
-        g^k(x) = softmax(W_gk x) ∈ ℝ^E,    f^k(x) = Σ_i g^k(x)_i f_i(x),    ŷ_k = tower_k(f^k(x))
+        g^k(x) = softmax(W_gk x) ∈ ℝ^E,    h^k(x) = Σ_e g^k(x)_e f_e(x),    ŷ_k = tower_k(h^k(x))
 
     When the tasks agree, the gates can pick the same experts (as much sharing as a shared
     bottom); when they conflict, each task can lean on experts of its own, which limits
@@ -1092,7 +1092,7 @@ class MMoE(MultiTaskRecommender):
     num_experts:
         E, the number of experts.
     expert_layers:
-        Widths of each expert's ReLU layers; the last one is the width of f_i(x).
+        Widths of each expert's ReLU layers; the last one is the width of f_e(x).
     """
 
     __doc__ = __doc__.rstrip() + _COMMON_PARAMETERS
