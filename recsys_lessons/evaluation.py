@@ -54,6 +54,14 @@ def _check_columns(frame: pd.DataFrame, name: str, required: list[str]) -> None:
             )
 
 
+def _id_kind(column: pd.Series) -> str:
+    """What a column's ids are: "number" (1 and 1.0 alike), "text", or pandas' own word."""
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return "number"
+    return "text" if kind == "string" else kind
+
+
 def _factorize_together(
     first: pd.Series, second: pd.Series
 ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
@@ -135,16 +143,21 @@ def ranking_metrics(
         test["item_id"], recommendations["item_id"]
     )
     num_users, num_items = len(user_ids), len(item_ids)
-    # Lists for none of the test users score 0 everywhere; when the id types differ too, the
-    # cause is almost surely ids such as '1' against 1, so say so instead of returning zeros.
-    recommended_type, test_type = recommendations["user_id"].dtype, test["user_id"].dtype
-    if (len(recommended_users) and recommended_type != test_type
-            and not np.isin(recommended_users, test_users).any()):
-        raise ValueError(
-            "no user_id of recommendations is a user_id of test, so every metric would be 0. "
-            "Check that both use the same ids of the same type (e.g. 1 and not '1'); "
-            f"recommendations has {recommended_type} ids, test {test_type}."
-        )
+    # Lists for none of the test users (or of none of the test items) score 0 everywhere;
+    # when the kinds of ids differ too, the cause is almost surely ids such as '1' against 1,
+    # so say so instead of returning zeros.
+    for column, recommended_codes, test_codes in (
+        ("user_id", recommended_users, test_users), ("item_id", recommended_items, test_items)
+    ):
+        recommended_kind = _id_kind(recommendations[column])
+        test_kind = _id_kind(test[column])
+        if (len(recommended_codes) and recommended_kind != test_kind
+                and not np.isin(recommended_codes, test_codes).any()):
+            raise ValueError(
+                f"no {column} of recommendations appears in test's {column} column, so every "
+                "metric would be 0. Check that both use the same ids of the same type (e.g. 1 and not "
+                f"'1'); recommendations has {recommended_kind} ids, test {test_kind}."
+            )
     test_keys = test_users.astype(np.int64) * num_items + test_items
     recommended_keys = recommended_users.astype(np.int64) * num_items + recommended_items
     if _has_duplicates(np.sort(test_keys)):

@@ -13,9 +13,12 @@ Ranking metrics share one calling convention::
     metric(recommended, relevant, k=10, per_user=False)
 
 ``recommended`` holds one ranked item list per user (best item first; a list may be shorter
-than k), ``relevant`` one set of relevant items per user, in the same user order. Every
-ranking metric returns the mean over users as a float; ``per_user=True`` returns a numpy
-array with one value per user instead.
+than k), ``relevant`` one set of relevant items per user, in the same user order: lists (not
+dicts keyed by user), so that the order is explicit. A user's relevant items may be any
+collection (set, list, numpy array, pandas Series: its values count); a mapping item → gain
+counts the items with a gain above 0 as relevant, so one graded ``relevant`` serves every
+metric (``ndcg_at_k`` also uses the gains). Every ranking metric returns the mean over users
+as a float; ``per_user=True`` returns a numpy array with one value per user instead.
 
 All ranking metrics are computed from a boolean *hit matrix*: one row per user, one column per
 rank 1..k, True where the recommended item at that rank is relevant. Building that matrix is
@@ -24,7 +27,7 @@ matrix-to-metric functions are used by ``recsys_lessons.evaluation.ranking_metri
 builds the hit matrix straight from DataFrames, so both ways of evaluating always agree.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from numbers import Integral
 
 import numpy as np
@@ -64,8 +67,26 @@ def _check_k(k) -> None:
         raise ValueError(f"k must be a positive integer, got {k}; pass e.g. k=10.")
 
 
+def _check_one_user(value, what: str, position: int, example: str) -> None:
+    """A user's list or relevant items must be a collection of items, not one item."""
+    if isinstance(value, str | bytes) or not isinstance(value, Collection):
+        # A string is a collection, but of characters: "m1" in "m12" is True.
+        raise ValueError(
+            f"{what} of the user at position {position} is {value!r}, which is not a "
+            f"collection of items; pass e.g. {example}."
+        )
+
+
 def _check_ranking_inputs(recommended, relevant, k) -> None:
     _check_k(k)
+    for name, argument in (("recommended", recommended), ("relevant", relevant)):
+        if isinstance(argument, Mapping):
+            # Zipping two dicts pairs their keys, not users' items: pass lists in one order.
+            raise ValueError(
+                f"{name} is a mapping (such as user → items); pass a list with one entry per "
+                f"user, in the same user order for recommended and relevant, e.g. "
+                f"[{name}[user] for user in users]."
+            )
     if len(recommended) != len(relevant):
         raise ValueError(
             f"recommended has {len(recommended)} users but relevant has {len(relevant)}; "
@@ -74,6 +95,8 @@ def _check_ranking_inputs(recommended, relevant, k) -> None:
     if len(recommended) == 0:
         raise ValueError("no users to evaluate: recommended and relevant are empty.")
     for position, (items, relevant_items) in enumerate(zip(recommended, relevant, strict=True)):
+        _check_one_user(items, "the recommendation list", position, "['m1', 'm2']")
+        _check_one_user(relevant_items, "the relevant items", position, "{'m1'} or [12]")
         if len(relevant_items) == 0:
             raise ValueError(
                 f"the user at position {position} has no relevant items, so recall, AP and "
@@ -98,11 +121,37 @@ def _hits_and_relevant_counts(
     """
     _check_ranking_inputs(recommended, relevant, k)
     hits = np.zeros((len(recommended), k), dtype=bool)
+    num_relevant = np.zeros(len(recommended), dtype=int)
     for row, (items, relevant_items) in enumerate(zip(recommended, relevant, strict=True)):
+        relevant_set = _relevant_set(relevant_items, row)
         top_items = list(items)[:k]
-        hits[row, : len(top_items)] = [item in relevant_items for item in top_items]
-    num_relevant = np.array([len(relevant_items) for relevant_items in relevant])
+        hits[row, : len(top_items)] = [item in relevant_set for item in top_items]
+        num_relevant[row] = len(relevant_set)
     return hits, num_relevant
+
+
+def _relevant_set(relevant_items, row: int) -> set:
+    """R_u as a set: repeats count once, a Series by its values, a mapping by gain > 0."""
+    if isinstance(relevant_items, Mapping):
+        gains = _checked_gains(relevant_items, row)
+        return {item for item, gain in zip(relevant_items, gains, strict=True) if gain > 0}
+    return set(relevant_items)
+
+
+def _checked_gains(relevant_items: Mapping, row: int) -> np.ndarray:
+    """The gains of one user's mapping item → gain, or a ValueError saying what is wrong."""
+    user_gains = np.array(list(relevant_items.values()), dtype=float)
+    if np.any(user_gains < 0) or not np.all(np.isfinite(user_gains)):
+        raise ValueError(
+            f"the user at position {row} has a negative or non-finite gain; gains must "
+            "be finite numbers >= 0."
+        )
+    if not np.any(user_gains > 0):
+        raise ValueError(
+            f"the user at position {row} has no item with a positive gain, so the metrics "
+            "are undefined for them; drop such users before evaluating."
+        )
+    return user_gains
 
 
 def _mean_or_per_user(values: np.ndarray, per_user: bool):
@@ -274,17 +323,7 @@ def _gain_matrices(recommended, relevant, k: int) -> tuple[np.ndarray, np.ndarra
     for row, (items, relevant_items) in enumerate(zip(recommended, relevant, strict=True)):
         if not isinstance(relevant_items, Mapping):
             relevant_items = dict.fromkeys(relevant_items, 1.0)
-        user_gains = np.array(list(relevant_items.values()), dtype=float)
-        if np.any(user_gains < 0) or not np.all(np.isfinite(user_gains)):
-            raise ValueError(
-                f"the user at position {row} has a negative or non-finite gain; gains must "
-                "be finite numbers >= 0."
-            )
-        if not np.any(user_gains > 0):
-            raise ValueError(
-                f"the user at position {row} has no item with a positive gain, so NDCG is "
-                "undefined for them; drop such users before evaluating."
-            )
+        user_gains = _checked_gains(relevant_items, row)
         top_items = list(items)[:k]
         gains[row, : len(top_items)] = [relevant_items.get(item, 0.0) for item in top_items]
         best_gains = np.sort(user_gains)[::-1][:k]

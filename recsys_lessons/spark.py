@@ -313,7 +313,7 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
 
 
 def _log4j2_configuration_uri() -> str:
-    """Write the log4j 2 configuration to the temporary folder; return its file URI."""
+    """Write the log4j 2 configuration to SPARK_FOLDER; return its file URI."""
     path = SPARK_FOLDER / "log4j2.properties"
     if not path.is_file() or path.read_text(encoding="utf-8") != _LOG4J2_PROPERTIES:
         # Two sessions starting at once never see half a file.

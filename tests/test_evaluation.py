@@ -177,6 +177,16 @@ def test_recommendations_for_other_ids_are_an_error_not_zeros():
     recommendations = pd.DataFrame({"user_id": ["1", "2"], "item_id": [10, 11], "rank": [1, 1]})
     with pytest.raises(ValueError, match="same ids of the same type"):
         ranking_metrics(recommendations, test, k=1)
+    # The same for items, and for ids of two kinds inside columns of one dtype (object).
+    text_items = recommendations.assign(user_id=[1, 2], item_id=["10", "11"])
+    with pytest.raises(ValueError, match="no item_id of recommendations appears in test"):
+        ranking_metrics(text_items, test, k=1)
+    object_users = recommendations.astype({"user_id": object})
+    with pytest.raises(ValueError, match="recommendations has text ids, test number"):
+        ranking_metrics(object_users, test.astype({"user_id": object}), k=1)
+    # 10.0 and 10 are the same id.
+    float_items = recommendations.assign(user_id=[1, 2], item_id=[10.0, 11.0])
+    assert ranking_metrics(float_items, test, k=1)["hit_rate@1"] == 1.0
 
 
 def test_bootstrap_needs_at_least_one_resample():

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -179,6 +180,49 @@ def test_mismatched_lengths_are_rejected(metric):
 def test_duplicate_items_in_a_list_are_rejected(metric):
     with pytest.raises(ValueError, match="position 0 contains the same item more than once"):
         metric([[1, 2, 1]], [{1}], k=3)
+
+
+@pytest.mark.parametrize("metric", RANKING_METRICS)
+def test_dicts_keyed_by_user_are_refused(metric):
+    # Zipping dicts would pair the user names, not their items ("A" in "Ann" would be a hit).
+    recommended, relevant = {"Ann": ["A", "B"]}, {"Ann": {"A"}}
+    with pytest.raises(ValueError, match="relevant is a mapping.*one entry per user"):
+        metric(list(recommended.values()), relevant, k=2)
+    with pytest.raises(ValueError, match="recommended is a mapping"):
+        metric(recommended, list(relevant.values()), k=2)
+
+
+@pytest.mark.parametrize("metric", RANKING_METRICS)
+def test_a_single_id_instead_of_a_collection_is_refused(metric):
+    # "m1" in "m12" is True for strings, so a bare id would count substrings as hits.
+    with pytest.raises(ValueError, match="relevant items of the user at position 0 is 'm1'"):
+        metric([["m12", "m2"]], ["m1"], k=2)
+    with pytest.raises(ValueError, match="relevant items .* is 12, which is not a collection"):
+        metric([[12]], [12], k=1)
+    with pytest.raises(ValueError, match="recommendation list of the user at position 0"):
+        metric(["m1"], [{"m1"}], k=1)
+
+
+def test_relevant_items_of_any_collection_count_by_value_and_once():
+    # A pandas Series counts by its values (not its index); a repeated item counts once.
+    relevant = [pd.Series([10, 20], index=[0, 1]), [30, 30]]
+    recommended = [[0, 10], [30, 40]]
+    assert hit_rate_at_k(recommended, relevant, k=2, per_user=True).tolist() == [1, 1]
+    assert recall_at_k(recommended, relevant, k=2, per_user=True).tolist() == [0.5, 1.0]
+    assert recall_at_k([[1, 2]], [np.array([1, 2])], k=2) == 1.0
+
+
+def test_a_graded_mapping_counts_items_with_positive_gain_in_every_metric():
+    recommended, graded = [["a", "b"]], [{"a": 0.0, "b": 3.0, "c": 0.0}]
+    assert precision_at_k(recommended, graded, k=1) == 0.0
+    assert hit_rate_at_k(recommended, graded, k=1) == 0.0
+    assert mrr_at_k(recommended, graded, k=2) == 0.5
+    assert recall_at_k(recommended, graded, k=2) == 1.0
+    assert ndcg_at_k(recommended, graded, k=1) == 0.0
+    with pytest.raises(ValueError, match="no item with a positive gain"):
+        precision_at_k(recommended, [{"a": 0.0}], k=1)
+    with pytest.raises(ValueError, match="negative or non-finite gain"):
+        recall_at_k(recommended, [{"a": -1.0, "b": 2.0}], k=1)
 
 
 def test_numpy_integer_k_and_array_lists_are_accepted():
