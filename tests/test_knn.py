@@ -13,7 +13,7 @@ from recsys_lessons.data import load_toy_ratings, stratified_split
 from recsys_lessons.data.splits import k_fold_splits
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating
 from recsys_lessons.models.baselines import BiasBaseline, fit_biases
-from recsys_lessons.models.knn import ItemKNN, UserKNN
+from recsys_lessons.models.knn import ItemKNN, UserKNN, _neighbourhood_offsets
 from tests.conftest import make_ratings
 
 MODELS = pytest.mark.parametrize("model_class", [ItemKNN, UserKNN], ids=lambda c: c.__name__)
@@ -178,6 +178,24 @@ def brute_force_rating_similarity(values, rated, baseline, name, min_support, sh
                 value *= len(common) / (len(common) + shrinkage)
             similarity[a, b] = value if len(common) >= min_support else 0.0
     return similarity
+
+
+def test_tied_neighbours_go_to_the_lower_index_alone_or_batched():
+    # Similarities of 0.3 or 0.6 tie for the k-th place. Owner 0 has candidates 1..58, owner
+    # 1 candidates 1..322, so batching the two pairs pads owner 0's row with more columns.
+    size, k = 323, 9
+    similarity = np.zeros((size, size))
+    similarity[0, 1:] = np.random.default_rng(5).choice([0.3, 0.6], size - 1)
+    rows = [0] * 58 + [1] * 322
+    columns = list(range(1, 59)) + list(range(1, 323))
+    deviations = sparse.csr_matrix((np.array(columns, float), (rows, columns)), shape=(2, size))
+    alone, _ = _neighbourhood_offsets(similarity, deviations, np.array([0]), np.array([0]), k)
+    batched, _ = _neighbourhood_offsets(similarity, deviations, np.array([0, 1]),
+                                        np.array([0, 0]), k)
+    candidates = np.arange(1, 59)
+    nearest = candidates[np.argsort(-similarity[0, candidates], kind="stable")[:k]]
+    expected = (similarity[0, nearest] * nearest).sum() / similarity[0, nearest].sum()
+    assert alone[0] == batched[0] == pytest.approx(expected)
 
 
 def brute_force_predictions(model_class, ratings, k, similarity, estimator, min_support,

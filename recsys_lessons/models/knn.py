@@ -555,7 +555,9 @@ def _neighbourhood_offsets(similarity, owner_rows, owners, targets, k):
         # Padding is no neighbour, and nothing is its own neighbour.
         similarities[~is_candidate | (columns == target[:, None])] = -np.inf
         if width > k:
-            nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+            # A stable sort, not argpartition: among tied candidates the lower column index
+            # wins, whatever else is in the block, so a pair scores the same alone or batched.
+            nearest = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
             similarities = np.take_along_axis(similarities, nearest, axis=1)
             values = np.take_along_axis(values, nearest, axis=1)
         weights = np.where(similarities > 0, similarities, 0.0)
