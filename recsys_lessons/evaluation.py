@@ -155,8 +155,8 @@ def ranking_metrics(
                 and not np.isin(recommended_codes, test_codes).any()):
             raise ValueError(
                 f"no {column} of recommendations appears in test's {column} column, so every "
-                "metric would be 0. Check that both use the same ids of the same type (e.g. 1 and not "
-                f"'1'); recommendations has {recommended_kind} ids, test {test_kind}."
+                "metric would be 0. Check that both use the same ids of the same type (e.g. 1 "
+                f"and not '1'); recommendations has {recommended_kind} ids, test {test_kind}."
             )
     test_keys = test_users.astype(np.int64) * num_items + test_items
     recommended_keys = recommended_users.astype(np.int64) * num_items + recommended_items

@@ -269,7 +269,7 @@ def laplace_scale(sensitivity: float, epsilon: float) -> float:
     the density ratio of any output under D and D′ is at most e^(Δ/b) = e^ε. The noise has
     standard deviation √2 · b, so halving ε doubles it. ε = ∞ gives b = 0.
     """
-    sensitivity = check_non_negative(sensitivity, "sensitivity")
+    sensitivity = check_non_negative(sensitivity, "sensitivity", finite=False)
     if math.isinf(sensitivity):
         raise ValueError("sensitivity must be finite: no noise can hide an unbounded change.")
     return 0.0 if math.isinf(check_epsilon(epsilon)) else sensitivity / epsilon
@@ -477,7 +477,7 @@ def sampled_gaussian_rdp(noise_multiplier: float, sampling_rate: float, orders=D
     For q = 1 (no sampling) this is the Gaussian mechanism's α / (2σ²); for q = 0 it is 0.
     The sum is computed in log space. Returns an array with one value per order.
     """
-    sigma = check_non_negative(noise_multiplier, "noise_multiplier")
+    sigma = check_non_negative(noise_multiplier, "noise_multiplier", finite=False)
     q = _check_sampling_rate(sampling_rate)
     alphas = _check_orders(orders)
     if q == 0:
@@ -586,7 +586,7 @@ def gaussian_mechanism_epsilon(noise_multiplier: float, delta: float) -> float:
     is the root of δ(ε) = δ. It is the reference against which the accountant's bound can
     be checked: `dp_sgd_epsilon(σ, 1, 1, δ)` is never below it.
     """
-    sigma = check_positive(noise_multiplier, "noise_multiplier")
+    sigma = check_positive(noise_multiplier, "noise_multiplier", finite=False)
     delta = check_delta(delta)
     if math.isinf(sigma) or _gaussian_delta(sigma, 0.0) <= delta:
         return 0.0
@@ -625,7 +625,7 @@ def clip_scale(norms: np.ndarray, clip_norm: float) -> np.ndarray:
     A gradient already inside the ball is left alone; a longer one keeps its direction and
     gets length exactly C. A zero gradient gets factor 1. C must be a finite number >= 0.
     """
-    clip_norm = check_non_negative(clip_norm, "clip_norm")
+    clip_norm = check_non_negative(clip_norm, "clip_norm", finite=False)
     if math.isinf(clip_norm):
         raise ValueError("clip_norm must be finite: an infinite C clips nothing and bounds "
                          "no user's influence.")
@@ -818,7 +818,7 @@ class DPMatrixFactorization(Recommender):
             "noise_multiplier": None if self.noise_multiplier is None
             else check_non_negative(self.noise_multiplier, "noise_multiplier"),
             "delta": delta,
-            "clip_norm": check_positive(self.clip_norm, "clip_norm"),
+            "clip_norm": check_positive(self.clip_norm, "clip_norm", finite=False),
             "factors": check_positive_int(self.factors, "factors"),
             "learning_rate": check_positive(self.learning_rate, "learning_rate"),
             "regularization": check_non_negative(self.regularization, "regularization"),

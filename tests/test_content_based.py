@@ -292,6 +292,13 @@ def test_all_weights_zero():
         fitted(genre_weight=0, year_weight=0.0, title_weight=0)
 
 
+def test_a_whole_float_min_title_df_works_like_the_int():
+    # scikit-learn would read 2.0 as a share of the titles; the model passes the count on.
+    as_int, as_float = fitted(min_title_df=2), fitted(min_title_df=2.0)
+    assert any(name.startswith("title: ") for name in as_int.feature_names_)
+    assert as_float.feature_names_.tolist() == as_int.feature_names_.tolist()
+
+
 def test_bad_min_title_df():
     with pytest.raises(ValueError, match="min_title_df must be a positive integer"):
         fitted(min_title_df=0)

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -44,11 +46,11 @@ def test_stronger_regularization_shrinks_the_weights():
     assert np.abs(strong).sum() < np.abs(weak).sum()
 
 
-@pytest.mark.parametrize("regularization", [0, -5.0, "500", None, True])
+@pytest.mark.parametrize("regularization", [0, -5.0, "500", None, True, math.inf])
 def test_bad_regularization_raises_in_fit(regularization):
     model = EASE(regularization=regularization)
     assert model.regularization is regularization
-    with pytest.raises(ValueError, match="regularization must be a number > 0"):
+    with pytest.raises(ValueError, match="regularization must be a finite number > 0"):
         model.fit(make_ratings(seed=1))
 
 

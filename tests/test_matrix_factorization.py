@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -400,23 +402,27 @@ def test_progress_bar_on_stderr_only_when_verbose(model_class, parameters, capsy
 BAD_PARAMETERS = [
     (PureSVD, dict(factors=0), "factors must be a positive integer"),
     (BiasedMF, dict(factors=-1), "factors must be a positive integer"),
-    (BiasedMF, dict(learning_rate=0), "learning_rate must be a number > 0"),
-    (BiasedMF, dict(regularization=-0.1), "regularization must be a number >= 0"),
+    (BiasedMF, dict(learning_rate=0), "learning_rate must be a finite number > 0"),
+    (BiasedMF, dict(regularization=-0.1), "regularization must be a finite number >= 0"),
     (BiasedMF, dict(epochs=0), "epochs must be a positive integer"),
     (BiasedMF, dict(batch_size=0), "batch_size must be a positive integer"),
     (BiasedMF, dict(validation_fraction=1.0), "validation_fraction must be in"),
     (ALS, dict(factors=0), "factors must be a positive integer"),
-    (ALS, dict(regularization=-1), "regularization must be a number > 0"),
+    (ALS, dict(regularization=-1), "regularization must be a finite number > 0"),
     (ALS, dict(iterations=0), "iterations must be a positive integer"),
     (ImplicitALS, dict(factors=2.5), "factors must be a positive integer"),
-    (ImplicitALS, dict(regularization=-1), "regularization must be a number > 0"),
-    (ImplicitALS, dict(alpha=-1), "alpha must be a number >= 0"),
+    (ImplicitALS, dict(regularization=-1), "regularization must be a finite number > 0"),
+    (ImplicitALS, dict(alpha=-1), "alpha must be a finite number >= 0"),
     (ImplicitALS, dict(iterations=-3), "iterations must be a positive integer"),
     (BPR, dict(factors=0), "factors must be a positive integer"),
-    (BPR, dict(learning_rate=-0.01), "learning_rate must be a number > 0"),
-    (BPR, dict(regularization=-0.01), "regularization must be a number >= 0"),
+    (BPR, dict(learning_rate=-0.01), "learning_rate must be a finite number > 0"),
+    (BPR, dict(regularization=-0.01), "regularization must be a finite number >= 0"),
     (BPR, dict(epochs=0), "epochs must be a positive integer"),
-    (BPR, dict(learning_rate="fast"), "learning_rate must be a number > 0"),
+    (BPR, dict(learning_rate="fast"), "learning_rate must be a finite number > 0"),
+    # Infinity passes "> 0" but turns the solves and steps into NaN.
+    (ALS, dict(regularization=math.inf), "regularization must be a finite number > 0"),
+    (ImplicitALS, dict(alpha=math.inf), "alpha must be a finite number >= 0"),
+    (BiasedMF, dict(learning_rate=math.inf), "learning_rate must be a finite number > 0"),
 ]
 
 

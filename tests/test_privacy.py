@@ -438,10 +438,10 @@ def test_noise_reaches_every_shared_parameter_but_no_local_user_vector():
         ({"epsilon": None}, "Give exactly one of epsilon"),
         ({"noise_multiplier": 1.0}, "Give exactly one of epsilon"),
         ({"user_factors": "device"}, "user_factors must be one of"),
-        ({"delta": 0}, "delta must be a number > 0"),
+        ({"delta": 0}, "delta must be a finite number > 0"),
         ({"clip_norm": np.inf}, "clip_norm must be finite"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"positive_weight": -1}, "positive_weight must be a number > 0"),
+        ({"positive_weight": -1}, "positive_weight must be a finite number > 0"),
     ],
 )
 def test_dp_mf_bad_parameters(parameters, message):

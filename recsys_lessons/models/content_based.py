@@ -15,6 +15,7 @@ known; see `ContentBased.score_new_items`.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
@@ -202,7 +203,8 @@ class ContentBased(Recommender):
         # Sorted by id, the order IdMap uses, so that feature row k is item index k.
         return items.sort_values("item_id", kind="stable").reset_index(drop=True)
 
-    def _feature_blocks(self, items: pd.DataFrame, weights: dict[str, float]):
+    def _feature_blocks(self, items: pd.DataFrame, weights: dict[str, float],
+                        min_title_df: int):
         """The weighted genre, decade and title blocks, their column names and the vectoriser."""
         blocks, names, vectorizer = [], [], None
         if weights["genre_weight"] > 0:
@@ -223,13 +225,17 @@ class ContentBased(Recommender):
             names += [f"decade: {decade}s" for decade in decade_values]
         if weights["title_weight"] > 0:
             titles = items["title"].fillna("").astype(str)
-            vectorizer = TfidfVectorizer(min_df=self.min_title_df, stop_words="english")
+            # An int: scikit-learn reads a float min_df as a share of the titles, so 3.0
+            # would be refused and 1.0 would mean "in every title".
+            vectorizer = TfidfVectorizer(min_df=min_title_df, stop_words="english")
             try:
                 # TfidfVectorizer already makes every row unit length (norm="l2").
                 title_block = vectorizer.fit_transform(titles)
-            except ValueError:
+            except ValueError as error:
                 # Raised when no word is in min_title_df titles (a tiny table, say): then
-                # titles add no feature rather than stop the model.
+                # titles add no feature rather than stop the model. Any other error stops it.
+                if not re.search(r"no terms remain|empty vocabulary", str(error)):
+                    raise
                 title_block, vectorizer = sparse.csr_matrix((len(items), 0)), None
             else:
                 names += [f"title: {word}" for word in vectorizer.get_feature_names_out()]
@@ -240,10 +246,11 @@ class ContentBased(Recommender):
 
     def _fit(self, ratings: pd.DataFrame) -> None:
         weights = self._check_weights()
-        check_positive_int(self.min_title_df, "min_title_df")
+        min_title_df = check_positive_int(self.min_title_df, "min_title_df")
         items = self._items_table(self.item_map_.ids)
 
-        blocks, names, self.title_vectorizer_ = self._feature_blocks(items, weights)
+        blocks, names, self.title_vectorizer_ = self._feature_blocks(items, weights,
+                                                                     min_title_df)
         self.feature_names_ = np.asarray(names, dtype=object)
         self.all_item_map_ = IdMap(items["item_id"], "item_id")
         self.all_item_features_ = normalize(sparse.hstack(blocks, format="csr"))

@@ -8,6 +8,7 @@ user's history from the rest of it. The result is the strongest simple model of 
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -54,10 +55,10 @@ class EASE(Recommender):
     def _fit(self, ratings: pd.DataFrame) -> None:
         regularization = self.regularization
         if isinstance(regularization, bool) or not isinstance(regularization, Real) \
-                or not regularization > 0:
+                or not 0 < regularization < math.inf:
             raise ValueError(
-                f"regularization must be a number > 0 (it keeps XᵀX + λI invertible), got "
-                f"{regularization!r}."
+                f"regularization must be a finite number > 0 (it keeps XᵀX + λI invertible), "
+                f"got {regularization!r}."
             )
         interactions = self.user_items_.astype(np.float64)
         gram = (interactions.T @ interactions).toarray()

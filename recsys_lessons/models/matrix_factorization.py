@@ -20,6 +20,7 @@ model for the same ``random_state``.
 
 from __future__ import annotations
 
+import math
 import sys
 from numbers import Real
 
@@ -42,17 +43,25 @@ SOLVE_BLOCK_ROWS = 2048
 # ----------------------------------------------------------------------- shared helpers
 
 
-def check_positive(value, name: str) -> float:
-    """Return `value` as a float, or raise if it is not a number > 0."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}.")
+def check_positive(value, name: str, finite: bool = True) -> float:
+    """Return `value` as a float, or raise if it is not a (finite) number > 0.
+
+    An infinite hyper-parameter passes `> 0` but makes the arithmetic produce NaN, so it is
+    refused unless the caller handles it (``finite=False``).
+    """
+    if (isinstance(value, bool) or not isinstance(value, Real) or not value > 0
+            or (finite and not math.isfinite(value))):
+        raise ValueError(f"{name} must be a {'finite ' if finite else ''}number > 0, "
+                         f"got {value!r}.")
     return float(value)
 
 
-def check_non_negative(value, name: str) -> float:
-    """Return `value` as a float, or raise if it is not a number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+def check_non_negative(value, name: str, finite: bool = True) -> float:
+    """Return `value` as a float, or raise if it is not a (finite) number >= 0."""
+    if (isinstance(value, bool) or not isinstance(value, Real) or not value >= 0
+            or (finite and not math.isfinite(value))):
+        raise ValueError(f"{name} must be a {'finite ' if finite else ''}number >= 0, "
+                         f"got {value!r}.")
     return float(value)
 
 
