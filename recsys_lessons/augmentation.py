@@ -26,7 +26,7 @@ unchanged in form. Augmentation belongs to the training data only: never augment
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,8 @@ DEFAULT_RATIOS = {"crop": 0.6, "mask": 0.3, "reorder": 0.3}
 
 
 def _check_ratio(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+    # numbers.Real, so that numpy values such as np.float32(0.5) are accepted too.
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value <= 1:
         raise ValueError(f"{name} must be a number in (0, 1], got {value!r}.")
     return float(value)
 

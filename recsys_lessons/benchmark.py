@@ -48,6 +48,7 @@ import pandas as pd
 import recsys_lessons.models as models
 from recsys_lessons._files import write_atomically
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
+from recsys_lessons.data.validation import check_positive_int
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
 from recsys_lessons.metrics import _check_k, catalog_coverage
 
@@ -295,6 +296,15 @@ def time_ranking_metrics(
     number of rows of both frames and the best and median time in seconds over ``repeats``
     calls.
     """
+    for name, value in (("num_users", num_users), ("num_items", num_items),
+                        ("held_out_per_user", held_out_per_user), ("repeats", repeats)):
+        check_positive_int(value, name)
+    _check_k(k)
+    if max(k, held_out_per_user) > num_items:
+        raise ValueError(
+            f"k ({k}) and held_out_per_user ({held_out_per_user}) must not exceed num_items "
+            f"({num_items}): each user's items are distinct."
+        )
     rng = np.random.default_rng(seed)
     test_items = np.concatenate(
         [rng.choice(num_items, held_out_per_user, replace=False) for _ in range(num_users)]

@@ -21,6 +21,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from recsys_lessons.data.interactions import id_kind
 from recsys_lessons.data.sampling import candidate_sets
 from recsys_lessons.data.splits import k_fold_splits
 from recsys_lessons.data.validation import check_interactions, check_positive_int
@@ -52,14 +53,6 @@ def _check_columns(frame: pd.DataFrame, name: str, required: list[str]) -> None:
             raise ValueError(
                 f"{name}.{column} contains missing values (NaN/None); drop those rows first."
             )
-
-
-def _id_kind(column: pd.Series) -> str:
-    """What a column's ids are: "number" (1 and 1.0 alike), "text", or pandas' own word."""
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return "number"
-    return "text" if kind == "string" else kind
 
 
 def _factorize_together(
@@ -149,8 +142,8 @@ def ranking_metrics(
     for column, recommended_codes, test_codes in (
         ("user_id", recommended_users, test_users), ("item_id", recommended_items, test_items)
     ):
-        recommended_kind = _id_kind(recommendations[column])
-        test_kind = _id_kind(test[column])
+        recommended_kind = id_kind(recommendations[column])
+        test_kind = id_kind(test[column])
         if (len(recommended_codes) and recommended_kind != test_kind
                 and not np.isin(recommended_codes, test_codes).any()):
             raise ValueError(

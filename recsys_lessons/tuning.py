@@ -30,8 +30,9 @@ stopping on a share of their own training data, unless told otherwise (see
 
 Both searches return a `SearchResult`: a tidy trials table (one row per trial: its
 parameters, its validation score, the seconds it took), the best parameters, and helpers
-for what comes next (`best_model`, `importance`, `study`). The same seed gives the same
-trials.
+for what comes next (`best_model`, `importance`, `study`). The same seed and the same
+training rows, in the same order, give the same trials: the stratified validation split, like
+the course's other random splits, draws per row in the order given.
 """
 
 from __future__ import annotations
@@ -89,8 +90,9 @@ class Categorical:
     choices: tuple
 
     def __post_init__(self):
-        # A list is accepted and stored as a tuple, so the dimension stays hashable.
-        if isinstance(self.choices, list):
+        # A list (or a range, or a numpy array) is accepted and stored as a tuple, so that
+        # every Categorical holds its choices the same way.
+        if isinstance(self.choices, list | range | np.ndarray):
             object.__setattr__(self, "choices", tuple(self.choices))
 
 
@@ -106,7 +108,13 @@ def _check_dimension(name: str, dimension) -> Dimension:
     if isinstance(dimension, list | tuple) and not isinstance(dimension, Categorical):
         dimension = Categorical(tuple(dimension))
     if isinstance(dimension, Categorical):
-        if not isinstance(dimension.choices, tuple) or len(dimension.choices) == 0:
+        if not isinstance(dimension.choices, tuple):
+            raise ValueError(
+                f"The choices for {name!r} must be a list or tuple of values, got "
+                f"{dimension.choices!r}; e.g. Categorical([1, 2, 3]), or Categorical(['a']) "
+                f"for a single text value."
+            )
+        if len(dimension.choices) == 0:
             raise ValueError(
                 f"The search space for {name!r} has no choices; give at least one, e.g. "
                 f"Categorical([1, 2, 3])."
@@ -203,9 +211,19 @@ def validation_split(
     (`stratified_split`, the course's standard protocol applied once more, inside train).
     ``"leave_one_out"`` holds out each user's latest training row (`leave_one_out`), for
     models tested with leave-one-out: the validation item is the one before the test item.
+    It draws nothing, so `validation_size` and `seed` do not apply to it.
+
+    The stratified split draws per row in the order given, so the same rows in another order
+    give another (equally valid) split.
     """
     check_interactions(train, name="train")
     if protocol == "stratified":
+        if (isinstance(validation_size, bool) or not isinstance(validation_size, RealNumber)
+                or not 0 < validation_size < 1):
+            raise ValueError(
+                f"validation_size must be a fraction strictly between 0 and 1, got "
+                f"{validation_size!r}."
+            )
         return stratified_split(train, test_size=validation_size, seed=seed)
     if protocol == "leave_one_out":
         return leave_one_out(train)
@@ -215,7 +233,8 @@ def validation_split(
 def _parse_metric(metric: str) -> int:
     """k of a metric written "name@k"; ValueError when the name or k is wrong."""
     name, _, k = str(metric).partition("@")
-    if name not in METRICS or not k.isdigit() or int(k) < 1:
+    # k is written plainly ("10", not "010"): the results are looked up by this very name.
+    if name not in METRICS or not k.isdigit() or int(k) < 1 or k != str(int(k)):
         raise ValueError(
             f"metric must be written 'name@k' with a name among {METRICS} and k >= 1, e.g. "
             f"'ndcg@10'; got {metric!r}."
@@ -550,7 +569,20 @@ def bayesian_search(
     startup_trials = check_positive_int(startup_trials, "startup_trials")
     objective = _Objective(model, space, train, metric, protocol, validation_size, seed,
                            early_stopping)
+    if not isinstance(initial_params, Mapping):
+        initial_params = list(initial_params)
+    if isinstance(initial_params, Mapping) or not all(
+            isinstance(parameters, Mapping) for parameters in initial_params):
+        raise ValueError(
+            f"initial_params must be a list of parameter dicts, e.g. "
+            f"[{{'regularization': 500.0}}]; got {initial_params!r}."
+        )
     initial_params = [dict(parameters) for parameters in initial_params]
+    if len(initial_params) > n_trials:
+        raise ValueError(
+            f"{len(initial_params)} initial_params but only n_trials={n_trials}: the extra "
+            f"sets would never be tried. Raise n_trials or pass fewer sets."
+        )
     for parameters in initial_params:
         if set(parameters) != set(objective.space):
             raise ValueError(

@@ -62,6 +62,14 @@ def test_ratios_outside_zero_one_are_rejected(function, ratio):
         function([1, 2, 3], ratio, np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("function", [crop, mask, reorder])
+def test_numpy_ratios_are_numbers_too(function):
+    for ratio in (np.float32(0.5), np.int64(1)):
+        as_numpy = function([1, 2, 3, 4], ratio, np.random.default_rng(0))
+        as_python = function([1, 2, 3, 4], float(ratio), np.random.default_rng(0))
+        assert as_numpy.tolist() == as_python.tolist()
+
+
 def test_two_dimensional_sequences_are_rejected():
     with pytest.raises(ValueError, match="one-dimensional"):
         crop([[1, 2], [3, 4]], 0.5, np.random.default_rng(0))

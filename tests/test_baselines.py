@@ -75,3 +75,7 @@ def test_bias_regularisation_must_be_a_number_at_least_zero(parameters):
     name = next(iter(parameters))
     with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
         BiasBaseline(**parameters).fit(make_ratings())
+    # The helper itself checks too, for learners who call it directly.
+    arguments = {"reg_user": 1.0, "reg_item": 1.0, **parameters}
+    with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
+        fit_biases(sparse.csr_matrix([[4.0, 2.0]]), iterations=3, **arguments)

@@ -47,6 +47,17 @@ def test_ranking_metrics_timing_reports_sizes():
     assert 0 < result["best_seconds"] <= result["median_seconds"]
 
 
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"repeats": 0}, "repeats must be a positive integer"),
+    ({"num_users": 0}, "num_users must be a positive integer"),
+    ({"k": 300}, r"k \(300\) and held_out_per_user \(20\) must not exceed num_items \(200\)"),
+])
+def test_ranking_metrics_timing_checks_its_sizes(arguments, message):
+    sizes = {"num_users": 5, "num_items": 200, "held_out_per_user": 20, **arguments}
+    with pytest.raises(ValueError, match=message):
+        time_ranking_metrics(**sizes)
+
+
 def test_fetch_command_reports_where_and_how_fast(capsys, movielens):
     assert main(["fetch"]) == 0
     printed = capsys.readouterr().out

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import IdMap, UnknownIdError, interaction_matrix, load_toy_ratings
+from recsys_lessons.models import BiasBaseline
 
 
 def test_id_map_round_trip_and_sorted_indices():
@@ -30,6 +31,26 @@ def test_ids_of_mixed_types_are_refused_with_the_fix():
     converted = ratings.assign(user_id=ratings["user_id"].astype(str))
     matrix, users, _ = interaction_matrix(converted)
     assert users.ids.tolist() == ["5", "7"] and matrix.sum() == 3
+
+
+def test_a_known_id_written_as_another_type_is_an_error_not_an_unknown_id():
+    # "10" for 10 would otherwise be masked as a cold-start id, silently.
+    for unknown in ("raise", "mask"):
+        with pytest.raises(TypeError, match="given are text.*'10' is the known id 10 written"):
+            IdMap([10, 20], "item_id").to_index(["10"], unknown=unknown)
+        with pytest.raises(TypeError, match="given are numbers.*1 is the known id '1' written"):
+            IdMap(["1", "b"], "user_id").to_index([1], unknown=unknown)
+    # Genuinely unknown ids stay unknown, whatever their type: a cold-start "new user" too.
+    assert IdMap([10, 20]).to_index([20.0, 30], unknown="mask").tolist() == [1, -1]
+    assert IdMap([10, 20]).to_index(["30", "new user"], unknown="mask").tolist() == [-1, -1]
+    with pytest.raises(UnknownIdError):
+        IdMap([10, 20]).to_index(["new user"])
+    ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [5, 6, 6], "rating": [4.0, 2, 5]})
+    model = BiasBaseline().fit(ratings)
+    with pytest.raises(TypeError, match="item_id values given are text"):
+        model.predict([1], ["5"])
+    with pytest.raises(TypeError, match="user_id values given are text"):
+        model.score(["1"], [5])
 
 
 def test_toy_matrix_matches_the_lesson():

@@ -58,6 +58,8 @@ def test_lists_become_categorical_and_bounds_are_kept():
     space = check_space({"k": [5, 10], "shrinkage": Real(0, 50)}, ItemKNN())
     assert space["k"] == Categorical((5, 10))
     assert space["shrinkage"] == Real(0, 50)
+    # A range or a numpy array of choices is a collection of choices too.
+    assert Categorical(range(5, 15, 5)) == Categorical(np.array([5, 10])) == space["k"]
 
 
 @pytest.mark.parametrize(("space", "message"), [
@@ -71,6 +73,7 @@ def test_lists_become_categorical_and_bounds_are_kept():
     ({"shrinkage": Real(0, math.inf)}, "finite numbers"),
     ({"shrinkage": Real("a", 1)}, "finite numbers"),
     ({"k": Categorical([])}, "no choices"),
+    ({"k": Categorical("abc")}, "must be a list or tuple of values"),
     ({"k": 5}, "must be Real"),
 ])
 def test_bad_spaces_raise_clear_errors(space, message):
@@ -164,6 +167,17 @@ def test_bayesian_search_starts_from_the_given_parameters(ratings):
     assert result.trials["regularization"].between(1, 1000).all()
 
 
+@pytest.mark.parametrize(("initial", "message"), [
+    # More sets than trials: the extra ones would be queued and silently never run.
+    ([{"regularization": value} for value in (5.0, 50.0, 500.0)], "3 initial_params but only"),
+    ({"regularization": 5.0}, "must be a list of parameter dicts"),
+])
+def test_bayesian_search_rejects_initial_parameters_it_cannot_try(ratings, initial, message):
+    with pytest.raises(ValueError, match=message):
+        bayesian_search(EASE(), {"regularization": Real(1, 1000)}, ratings, n_trials=2,
+                        initial_params=initial)
+
+
 def test_bayesian_search_rejects_incomplete_initial_parameters(ratings):
     with pytest.raises(ValueError, match="every searched parameter"):
         bayesian_search(ImplicitALS(), {"factors": [2, 4], "alpha": Real(1, 2)}, ratings,
@@ -216,6 +230,9 @@ def test_a_diverged_trial_is_recorded_as_failed(ratings):
     ({"metric": "ndcg"}, "name@k"),
     ({"metric": "accuracy@10"}, "name@k"),
     ({"metric": "ndcg@0"}, "name@k"),
+    # Refused before any fit: the results would be labelled "ndcg@10", never "ndcg@010".
+    ({"metric": "ndcg@010"}, "name@k"),
+    ({"validation_size": 1.0}, "validation_size must be a fraction"),
     ({"n_trials": 0}, "n_trials"),
     ({"protocol": "random"}, "protocol"),
 ])

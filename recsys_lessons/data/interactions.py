@@ -8,6 +8,8 @@ u, column i.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
@@ -20,6 +22,14 @@ class UnknownIdError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError would otherwise show the message in quotes.
         return str(self.args[0])
+
+
+def id_kind(ids) -> str:
+    """What ids are: "number" (1 and 1.0 alike), "text", or pandas' word for anything else."""
+    kind = pd.api.types.infer_dtype(ids, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return "number"
+    return "text" if kind == "string" else kind
 
 
 class IdMap:
@@ -51,6 +61,10 @@ class IdMap:
                 f"frame[{name!r}] = frame[{name!r}].astype(str)."
             ) from error
 
+    @functools.cached_property
+    def _kind(self) -> str:
+        return id_kind(self.index_)
+
     def __len__(self) -> int:
         return len(self.index_)
 
@@ -62,16 +76,45 @@ class IdMap:
         return self.index_.to_numpy()
 
     def to_index(self, ids, unknown: str = "raise") -> np.ndarray:
-        """Indices of `ids`. With ``unknown="mask"`` unknown ids give -1 instead of an error."""
-        positions = self.index_.get_indexer(np.atleast_1d(np.asarray(ids)))
+        """Indices of `ids`. With ``unknown="mask"`` unknown ids give -1 instead of an error.
+
+        An id that is a known id written as another type ("5" for 5, or 5 for "5") raises
+        TypeError in both modes: it is a mistake, not an unknown id.
+        """
+        ids = np.atleast_1d(np.asarray(ids))
+        positions = self.index_.get_indexer(ids)
+        if (positions < 0).any():
+            self._check_same_kind(ids[positions < 0])
         if unknown == "raise" and (positions < 0).any():
-            missing = np.atleast_1d(np.asarray(ids))[positions < 0]
+            missing = ids[positions < 0]
             raise UnknownIdError(
                 f"{len(missing)} unknown {self.name}(s), e.g. {missing[:5].tolist()}: they were "
                 "not in the data the model was fitted on. Drop them, or use a model with a "
                 "cold-start fallback (Popularity)."
             )
         return positions
+
+    def _check_same_kind(self, unknown_ids: np.ndarray) -> None:
+        """Raise TypeError when unknown ids are known ids of the other kind (text vs number)."""
+        given_kind = id_kind(unknown_ids)
+        if {given_kind, self._kind} != {"number", "text"}:
+            return
+        if given_kind == "text":
+            converted = pd.to_numeric(pd.Series(unknown_ids), errors="coerce").dropna()
+        else:
+            converted = pd.Series(unknown_ids).astype(str)
+        matches = converted[converted.isin(self.index_)]
+        if len(matches):
+            words = {"number": "numbers", "text": "text"}
+            # .tolist() gives plain Python values, which print as 5 and '5', not np.int64(5).
+            example = unknown_ids[matches.index[:1]].tolist()[0]
+            known = self.index_[self.index_.get_indexer(matches.iloc[:1])].tolist()[0]
+            raise TypeError(
+                f"The {self.name} values given are {words[given_kind]}, but the ids seen in "
+                f"fitting are {words[self._kind]}: {example!r} is the known id {known!r} "
+                f"written as another type. Convert the ids to the type used in fitting, e.g. "
+                f"frame[{self.name!r}].astype(int) or .astype(str)."
+            )
 
     def to_ids(self, indices) -> np.ndarray:
         return self.index_.to_numpy()[np.asarray(indices)]

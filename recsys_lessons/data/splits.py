@@ -87,9 +87,11 @@ def temporal_split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split at one global moment: rows at or after the cutoff timestamp are the test set.
 
-    The cutoff is `cutoff` when given, else the timestamp below which a share 1 − test_size of
-    the rows fall. Rows tied at the cutoff all go to test, so with many equal timestamps the
-    test share can be larger than `test_size`. Nothing from the future is in train, as in a
+    The cutoff is `cutoff` when given, else the (1 − test_size) quantile of the timestamps
+    (``np.quantile``, which interpolates between neighbouring timestamps). When that quantile
+    is itself an observed timestamp, the row at it goes to test, and so do all rows tied with
+    it: the test share can be a row larger than `test_size` even without ties, and larger
+    still with many equal timestamps. Nothing from the future is in train, as in a
     deployed system. Users whose rows are all after the cutoff appear only in test (cold-start
     users).
     """

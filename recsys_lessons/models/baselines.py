@@ -41,7 +41,12 @@ class Popularity(Recommender):
 
 
 class RandomRecommender(Recommender):
-    """Scores drawn uniformly from [0, 1), fixed per (seed, user): the same seed, same lists."""
+    """Scores drawn uniformly from [0, 1), fixed per (seed, training data, user).
+
+    The same seed and training data give the same lists. Each user's generator is seeded with
+    the user's index and draws one score per training item, so a different set of users or
+    items in training changes every list.
+    """
 
     def __init__(self, random_state: int = 0):
         self.random_state = random_state
@@ -73,6 +78,11 @@ def fit_biases(
     A few rounds of the two updates converge. The regularisation pulls the bias of a user or
     item with few ratings towards 0, i.e. towards the global mean.
     """
+    for name, value in (("reg_user", reg_user), ("reg_item", reg_item)):
+        # `not value >= 0` also refuses NaN, which would spread through every bias.
+        if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+    iterations = check_positive_int(iterations, "iterations")
     ratings = ratings.tocsr()
     global_mean = float(ratings.data.mean())
     coo = ratings.tocoo()
@@ -123,14 +133,8 @@ class BiasBaseline(RatingPredictor):
         self.iterations = iterations
 
     def _fit(self, ratings: pd.DataFrame) -> None:
-        for name in ("reg_user", "reg_item"):
-            value = getattr(self, name)
-            # `not value >= 0` also refuses NaN, which would spread through every bias.
-            if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
-        iterations = check_positive_int(self.iterations, "iterations")
         self.global_mean_, self.user_bias_, self.item_bias_ = fit_biases(
-            self._rating_matrix(ratings), self.reg_user, self.reg_item, iterations
+            self._rating_matrix(ratings), self.reg_user, self.reg_item, self.iterations
         )
 
     def _predict_known(self, user_indices, item_indices):
