@@ -87,6 +87,19 @@ def test_histories_are_ordered_by_time_then_item_id():
     assert indices.loc[1].tolist() == [0, 1, 3, 2]
 
 
+def test_histories_follow_the_user_indices_even_for_categorical_ids():
+    # Categories declared out of order: pandas would sort "b" first, IdMap sorts "a" first,
+    # and row u of the histories must be the user of index u, or users read others' items.
+    ratings = pd.DataFrame({
+        "user_id": pd.Categorical(["a", "b", "a", "b"], categories=["b", "a"]),
+        "item_id": [1, 2, 3, 4],
+        "timestamp": [1, 1, 2, 2],
+    })
+    histories = user_histories(ratings)
+    assert histories.index.tolist() == IdMap(ratings["user_id"]).ids.tolist() == ["a", "b"]
+    assert histories.loc["a"].tolist() == [1, 3] and histories.loc["b"].tolist() == [2, 4]
+
+
 def test_the_item_leave_one_out_holds_out_is_the_next_item_of_the_history():
     ratings = make_ratings(seed=4).assign(timestamp=lambda frame: frame["timestamp"] // 10**7)
     assert ratings.duplicated(["user_id", "timestamp"]).any()  # Ties occur.

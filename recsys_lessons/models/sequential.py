@@ -95,12 +95,15 @@ def user_histories(ratings: pd.DataFrame, item_map=None) -> pd.Series:
 
     Returns
     -------
-    A Series indexed by user_id (sorted) whose values are 1-D integer arrays, oldest first.
-    Ties are broken as in `leave_one_out`, so the item it holds out is the one that would
-    come next.
+    A Series indexed by user_id (sorted by value, as `IdMap` sorts them, so that row u is the
+    user of index u) whose values are 1-D integer arrays, oldest first. Ties are broken as in
+    `leave_one_out`, so the item it holds out is the one that would come next.
     """
     check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
-    ordered = ratings.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
+    # Plain values: pandas sorts a categorical column in the order its categories were
+    # declared, which need not be the order of the values.
+    plain_users = ratings.assign(user_id=np.asarray(ratings["user_id"]))
+    ordered = plain_users.sort_values(["user_id", "timestamp", "item_id"], kind="stable")
     items = ordered["item_id"].to_numpy()
     if item_map is not None:
         items = item_map.to_index(items)
