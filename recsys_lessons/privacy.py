@@ -160,7 +160,7 @@ def attribute_inference_auc(
     """How well a user's interactions alone predict a private attribute (cross-validated AUC).
 
     Each user becomes the row x_u of the users × items matrix (1 for an interaction, or the
-    rating with ``values="rating"``), weighted by TF-IDF, x_ui · log((1 + n)/(1 + n_i)) + 1
+    rating with ``values="rating"``), weighted by TF-IDF, x_ui · (log((1 + n)/(1 + n_i)) + 1)
     with n users and n_i users of item i, then scaled to unit length (``tfidf=False`` only
     scales). A logistic regression P(y_u = 1 | x_u) = σ(w·x_u + b) with an L2 penalty
     (strength 1/`regularization`, scikit-learn's C) is trained on the other folds and scores
@@ -206,7 +206,9 @@ def attribute_inference_auc_from_features(
 
     `features` has one row per user (a numpy array, or a DataFrame such as
     `user_factor_features(model)`); `labels` holds the matching 0/1 labels (see
-    `attribute_labels`); rows whose label is NaN are left out. Each feature is standardised
+    `attribute_labels`); rows whose label is NaN are left out. When both are pandas objects,
+    rows are matched by their index (user_id), so the two may come in different orders;
+    otherwise they are matched by position. Each feature is standardised
     to mean 0 and variance 1 (``standardize=True``) before the logistic regression, so the
     scale of learned factors does not matter.
 
@@ -217,6 +219,15 @@ def attribute_inference_auc_from_features(
     """
     from sklearn.preprocessing import StandardScaler
 
+    if isinstance(features, pd.DataFrame | pd.Series) and isinstance(labels, pd.Series):
+        # Matching by position would pair one user's features with another's label, and a
+        # shuffled pairing scores about 0.5: "no leak" where there is one.
+        if not labels.index.sort_values().equals(features.index.sort_values()):
+            raise ValueError(
+                "features and labels are indexed by different users; pass the labels of "
+                "exactly the users in features, e.g. labels.reindex(features.index)."
+            )
+        labels = labels.reindex(features.index)
     features = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     if features.ndim != 2 or len(features) != len(labels):

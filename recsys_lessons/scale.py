@@ -24,6 +24,7 @@ import copy
 import sys
 import time
 import tracemalloc
+from collections.abc import Collection
 from numbers import Real
 
 import numpy as np
@@ -259,6 +260,14 @@ def cost_curve(
         raise ValueError(
             "model_factories must be a non-empty dict of name → function returning a new "
             "model, e.g. {'EASE': EASE}."
+        )
+    sizes = list(sizes)
+    if not all(isinstance(size, Collection) for size in sizes):
+        # A single pair such as (500, 250) would otherwise fail inside tuple() with
+        # "'int' object is not iterable".
+        raise ValueError(
+            f"sizes must be a non-empty list of (num_users, num_items) pairs, got {sizes!r}; "
+            "for one size write [(500, 250)]."
         )
     sizes = [tuple(size) for size in sizes]
     if not sizes or any(len(size) != 2 for size in sizes):

@@ -84,6 +84,19 @@ def test_attack_from_features_perfect_and_chance():
     assert abs(attribute_inference_auc_from_features(noise, labels, repeats=2).auc - 0.5) < 0.1
 
 
+def test_attack_from_features_matches_pandas_rows_by_user_id():
+    rng = np.random.default_rng(0)
+    users = np.arange(1, 301)
+    labels = pd.Series((rng.random(300) < 0.3).astype(float), index=users)
+    features = pd.DataFrame({"f": labels.to_numpy() + 0.01 * rng.normal(size=300)}, index=users)
+    aligned = attribute_inference_auc_from_features(features, labels, repeats=1).auc
+    shuffled = labels.sample(frac=1, random_state=0)  # The same users, in another order.
+    assert aligned == 1.0
+    assert attribute_inference_auc_from_features(features, shuffled, repeats=1).auc == aligned
+    with pytest.raises(ValueError, match="indexed by different users"):
+        attribute_inference_auc_from_features(features, labels.iloc[:-1], repeats=1)
+
+
 def test_attack_is_seeded_and_skips_unknown_labels():
     rng = np.random.default_rng(1)
     features = rng.normal(size=(100, 3))

@@ -95,6 +95,7 @@ def test_cost_curve_skips_a_model_after_it_is_over_budget():
         ({"model_factories": {}}, "non-empty dict"),
         ({"sizes": []}, "non-empty list of"),
         ({"sizes": [(10, 10, 10)]}, "non-empty list of"),
+        ({"sizes": (500, 250)}, r"for one size write \[\(500, 250\)\]"),
         ({"sizes": [(0, 10)]}, "num_users must be a positive integer"),
         ({"time_budget_seconds": 0}, "time_budget_seconds must be a number > 0"),
     ],

@@ -49,8 +49,10 @@ def synthetic_interactions(
     1. Item popularity: items get popularity ranks r = 1..n_items in a random order, and
        weights w_i = r_i^(−s) with s = `popularity_exponent` (0 gives uniform items).
     2. User activity: n_u = round(exp(z_u)), z_u ~ N(μ, τ²) with τ = `activity_spread`
-       and μ = log(m) − τ²/2, so that the mean of n_u is m = `interactions_per_user`;
-       n_u is clipped to [1, n_items].
+       and μ = log(m) − τ²/2, so that the mean of exp(z_u) is m = `interactions_per_user`;
+       n_u is then rounded and clipped to [1, n_items], which moves the mean of n_u away
+       from m when many users fall outside that range (a large spread, or m near 1 or near
+       n_items).
     3. Each user's n_u distinct items are drawn with probability ∝ w_i, without
        replacement: one item at a time, a repeat is drawn again (vectorised over all users:
        each round draws more than every user misses and keeps, in order, the draws that are
