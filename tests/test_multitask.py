@@ -10,6 +10,7 @@ from recsys_lessons.data.interactions import UnknownIdError, interaction_matrix
 from recsys_lessons.evaluation import evaluate_ranking
 from recsys_lessons.models.baselines import Popularity
 from recsys_lessons.models.content_based import synthetic_items
+from recsys_lessons.models.keras_utils import split_validation
 from recsys_lessons.models.multitask import (
     MMoE,
     SharedBottom,
@@ -292,6 +293,15 @@ def test_a_validation_split_is_monitored_for_every_task(train):
     assert {"val_loss", "val_interaction_loss", "val_rating_loss",
             "val_rating_rmse"} <= set(model.history_.columns)
     assert model.history_["val_rating_loss"].notna().all()
+    # μ, which starts the rating output, comes from the fit part only: redo the split (seeded
+    # by the first of the three streams fit spawns) and compare.
+    split_seed = np.random.SeedSequence(model.random_state).spawn(3)[0]
+    fit_pairs, held_out = split_validation(model.user_items_, 0.3,
+                                           np.random.default_rng(split_seed))
+    ratings, _, _ = interaction_matrix(train, model.user_map_, model.item_map_, "rating")
+    fit_ratings = np.asarray(ratings[fit_pairs.nonzero()]).ravel()
+    assert held_out.nnz > 0 and model.global_mean_ == pytest.approx(fit_ratings.mean())
+    assert model.global_mean_ != pytest.approx(train["rating"].mean())
 
 
 def test_gate_weights_of_a_fitted_mmoe(fitted, train):

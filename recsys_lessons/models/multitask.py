@@ -824,11 +824,14 @@ class MultiTaskRecommender(KerasRecommender):
         split_seed, validation_seed, training_seed = np.random.SeedSequence(seed).spawn(3)
 
         rating_matrix = self._rating_matrix(ratings) if has_ratings else self.user_items_
-        self.global_mean_ = float(rating_matrix.data.mean())
+        # The rating scale (for clipping) is known from all of train; μ, which starts the
+        # rating output's bias, is learned from the fit part only, never from held-out pairs.
         self.rating_range_ = (float(rating_matrix.data.min()), float(rating_matrix.data.max()))
         fit_pairs, validation_pairs = split_validation(
             self.user_items_, self.validation_fraction, np.random.default_rng(split_seed)
         )
+        fit_values = _with_values(fit_pairs, rating_matrix)
+        self.global_mean_ = float(fit_values.data.mean())
         # With every interaction task switched off, a sampled pair counts in no loss, so
         # drawing it would only cost time (four fifths of it, with 4 negatives). Such a model
         # trains on the rated pairs alone, in batches of as many rated pairs as a batch with
@@ -836,7 +839,7 @@ class MultiTaskRecommender(KerasRecommender):
         ranking_off = all(self.task_weights_[name] == 0
                           for name, kind in self.tasks_.items() if kind == "interaction")
         training_data = MultiTaskDataset(
-            _with_values(fit_pairs, rating_matrix), self.tasks_,
+            fit_values, self.tasks_,
             0 if ranking_off else self.num_negatives,
             max(1, self.batch_size // (1 + self.num_negatives)) if ranking_off
             else self.batch_size,
