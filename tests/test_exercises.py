@@ -60,10 +60,20 @@ def test_value_exercise(movielens):
     result = check("00.median_movie_ratings", median + 1)
     assert not result and "too high" in repr(result) and str(median) not in repr(result)
     assert "expected a number" in repr(check("00.median_movie_ratings", None))
-    # A number given as text is not accepted; a rounded one is told so.
+    # A number given as text is not accepted.
     assert not check("00.median_movie_ratings", str(median))
-    assert "rounded" in repr(check("00.median_movie_ratings", median * 1.001))
     assert "rounded" not in repr(result)
+    # NaN is named, not called "too low".
+    assert "got NaN" in repr(check("00.median_movie_ratings", float("nan")))
+
+
+def test_only_a_rounded_value_is_told_it_was_rounded(movielens):
+    share = exercises._EXERCISES["07.held_out_ties"].expected()
+    assert check("07.held_out_ties", share)
+    assert "rounded" in repr(check("07.held_out_ties", round(share, 2)))
+    # Close but not a rounding of the answer: a wrong value, not a rounded one.
+    near_miss = check("07.held_out_ties", share * 1.005)
+    assert "too high" in repr(near_miss) and "rounded" not in repr(near_miss)
 
 
 def test_drop_seen_and_rank_tests_its_tie_rule():
@@ -99,3 +109,68 @@ def test_paired_bootstrap_rejects_resampling_each_model_separately():
         return tuple(np.quantile(means, [0.025, 0.975]))
 
     assert not check("08.paired_bootstrap_interval", unpaired)
+
+
+def test_wrong_answers_the_generators_used_to_miss():
+    def sum_not_absolute(baseline, similarities, neighbour_ratings, neighbour_baselines):
+        weights = similarities.sum()  # Σ sim instead of Σ |sim|.
+        if weights == 0:
+            return baseline
+        return baseline + similarities @ (neighbour_ratings - neighbour_baselines) / weights
+
+    def guards_only_y(x, y):
+        if not y.any():
+            return 0.0
+        with np.errstate(invalid="ignore"):  # 0 / 0 when x is all zeros: the bug.
+            return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    assert not check("03.baseline_adjusted", sum_not_absolute)
+    assert not check("01.cosine", guards_only_y)
+
+
+def test_an_array_where_one_value_is_expected_is_feedback_not_a_crash():
+    result = check("11.items_to_request",
+                   lambda train, k: k + train.groupby("user_id").size())  # forgot .max()
+    assert not result and "not yet" in repr(result)
+
+
+def test_a_dict_is_not_the_list_that_was_asked_for():
+    def counts(ratings, n):
+        sizes = ratings.groupby("item_id").size()
+        return sizes.sort_values(ascending=False, kind="stable").head(n).to_dict()
+
+    assert not check("00.most_rated", counts)
+
+
+def test_changing_the_input_in_place_fails_even_with_the_right_result():
+    def overwrites_the_ratings(ratings, threshold):
+        liked = ratings.loc[ratings["rating"] >= threshold, ["user_id", "item_id"]]
+        ratings["rating"] = 1.0  # Changes the caller's frame too.
+        return liked
+
+    result = check("00.to_implicit", overwrites_the_ratings)
+    assert not result and "changed its input (argument 1) in place" in repr(result)
+
+
+def test_errors_point_at_the_learners_line_or_at_no_line():
+    # Too few parameters: no line of theirs ran, so no grader line is shown either.
+    text = repr(check("01.cosine", lambda x: x))
+    assert "TypeError" in text and "raised at" not in text
+
+    # An error inside the package points at the learner's call, not into recsys_lessons.
+    def most_similar(matrix, row, k):
+        from recsys_lessons.similarity import cosine
+        return cosine(matrix[row])  # One vector: the package raises.
+
+    text = repr(check("01.most_similar", most_similar))
+    assert "raised at line" in text and "cosine(matrix[row])" in text
+
+
+def test_a_float32_linear_solve_passes():
+    def als_user_solve(item_factors, ratings, regularization):
+        factors = item_factors.astype(np.float32)
+        left = factors.T @ factors + np.float32(regularization * len(ratings)) * np.eye(
+            factors.shape[1], dtype=np.float32)
+        return np.linalg.solve(left, factors.T @ ratings.astype(np.float32))
+
+    assert check("11.als_user_solve", als_user_solve)

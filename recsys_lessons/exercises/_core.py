@@ -3,11 +3,13 @@ module (lesson00.py, lesson01.py, ...)."""
 
 from __future__ import annotations
 
+import copy
 import math
 import sysconfig
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,11 +78,16 @@ def _same(expected, got) -> bool:
         except (TypeError, ValueError):
             return False
     if isinstance(expected, list | tuple | np.ndarray):
+        if isinstance(got, Mapping):
+            return False  # list(a dict) would be its keys: not the list that was asked for.
         try:
             return list(np.asarray(got).tolist()) == list(np.asarray(expected).tolist())
         except (TypeError, ValueError):
             return False
-    return bool(got == expected)
+    try:
+        return bool(got == expected)
+    except (TypeError, ValueError):
+        return False  # An array or Series where one value was expected: "truth ... ambiguous".
 
 
 def _allclose(expected, got) -> bool:
@@ -89,8 +96,13 @@ def _allclose(expected, got) -> bool:
         got = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         return False
-    # atol 1e-6: a float32 solution leaves about 1e-7 where the exact value is 0.
-    return got.shape == np.shape(expected) and bool(np.allclose(got, expected, atol=ATOL))
+    # atol 1e-6: a float32 solution leaves about 1e-7 where the exact value is 0. Where the
+    # answer has large entries (an ill-conditioned solve), float32 errs in proportion to
+    # them, so small entries get a tolerance relative to the largest one.
+    if got.shape != np.shape(expected):
+        return False
+    largest = float(np.max(np.abs(expected), initial=0.0))
+    return bool(np.allclose(got, expected, atol=ATOL + 1e-5 * largest))
 
 
 def _describe(value) -> str:
@@ -117,13 +129,44 @@ def _describe(value) -> str:
 # --------------------------------------------------------------------------- checking
 
 
-def _learner_frame(error: Exception) -> traceback.FrameSummary:
-    """The innermost frame of the learner's own code, not of numpy or pandas inside it."""
+def _learner_frame(error: Exception) -> traceback.FrameSummary | None:
+    """The innermost frame of the learner's own code, not of numpy, pandas or this package.
+
+    None when the error arose before any line of theirs ran (a wrong number of arguments).
+    """
     frames = traceback.extract_tb(error.__traceback__)[1:]  # [0] is `check` calling them.
+    # The package counts as a library even when installed in editable mode (outside
+    # site-packages), so an error inside `recsys_lessons` points at the learner's call.
     libraries = {sysconfig.get_paths()[name] for name in ("stdlib", "purelib", "platlib")}
+    libraries.add(str(Path(__file__).resolve().parent.parent))
     own = [frame for frame in frames
            if not any(frame.filename.startswith(folder) for folder in libraries)]
-    return (own or frames or traceback.extract_tb(error.__traceback__))[-1]
+    return own[-1] if own else None
+
+
+def _unchanged(before, after) -> bool:
+    """Whether an argument is as it was before the learner's function ran."""
+    if isinstance(before, pd.DataFrame | pd.Series):
+        return before.equals(after)
+    if isinstance(before, np.ndarray):
+        return isinstance(after, np.ndarray) and np.array_equal(before, after, equal_nan=True)
+    try:
+        return bool(before == after)
+    except (TypeError, ValueError):
+        return True  # Cannot tell; do not blame the learner.
+
+
+def _value_verdict(answer, expected) -> str:
+    """Which way a wrong number is off, without giving the answer away."""
+    if isinstance(answer, float | np.floating) and math.isnan(answer):
+        return "got NaN, expected a number"
+    direction = "too high" if answer > expected else "too low"
+    verdict = f"{_describe(answer)} is {direction}"
+    # Only say "rounded" when the answer is the expected value rounded to some decimals.
+    if any(math.isclose(float(answer), round(float(expected), decimals), abs_tol=1e-12)
+           for decimals in range(10)):
+        verdict += " by a little: give the full value, not a rounded one"
+    return verdict
 
 
 def check(exercise_id: str, answer) -> CheckResult:
@@ -140,10 +183,7 @@ def check(exercise_id: str, answer) -> CheckResult:
             return CheckResult(True, f"✓ {exercise_id}: correct ({_describe(answer)}).")
         # A value exercise must not give the answer away; say which way to look instead.
         if isinstance(answer, int | float | np.number) and not isinstance(answer, bool):
-            direction = "too high" if answer > expected else "too low"
-            verdict = f"{_describe(answer)} is {direction}"
-            if math.isclose(float(answer), float(expected), rel_tol=1e-2):
-                verdict += " by a little: give the full value, not a rounded one"
+            verdict = _value_verdict(answer, expected)
         else:
             verdict = f"got {_describe(answer)}, expected a number"
         return CheckResult(False, f"✗ {exercise_id}: not yet: {verdict}.")
@@ -157,14 +197,28 @@ def check(exercise_id: str, answer) -> CheckResult:
         arguments = exercise.make_inputs(rng)
         expected = exercise.reference(*arguments)
         shown_input = ", ".join(_describe(argument) for argument in arguments)
+        pristine = copy.deepcopy(arguments)
         try:
             got = answer(*arguments)
         except Exception as error:  # noqa: BLE001 - any learner error becomes feedback.
             where = _learner_frame(error)
-            line = f"\n  (raised at line {where.lineno}: {where.line})" if where.line else ""
+            line = (f"\n  (raised at line {where.lineno}: {where.line})"
+                    if where is not None and where.line else "")
             failures.append((shown_input, (
                 f"✗ {exercise_id}: your function raised {type(error).__name__}: {error}\n"
                 f"  input:    {shown_input}\n  expected: {_describe(expected)}{line}"
+            )))
+            continue
+        changed = [position for position, (before, after)
+                   in enumerate(zip(pristine, arguments, strict=True), start=1)
+                   if not _unchanged(before, after)]
+        if changed:
+            # Changing an argument in place changes the caller's data too (in a notebook,
+            # a learner's own ratings), even when the returned value is right.
+            failures.append((shown_input, (
+                f"✗ {exercise_id}: your function changed its input (argument {changed[0]}) "
+                f"in place. Work on a copy, e.g. values = values.copy(), and return the "
+                f"result.\n  input:    {shown_input}"
             )))
             continue
         if not compare(expected, got):

@@ -45,7 +45,8 @@ def _random_neighbourhood(rng: np.random.Generator):
     size = int(rng.integers(0, 5))
     return (
         round(float(rng.uniform(2, 4.5)), 2),
-        rng.uniform(0, 1, size).round(2) * (rng.random() > 0.1),
+        # Negative similarities too (as Pearson gives), so that Σ sim and Σ |sim| differ.
+        rng.uniform(-1, 1, size).round(2) * (rng.random() > 0.1),
         rng.integers(1, 6, size).astype(float),
         rng.uniform(2, 4.5, size).round(2),
     )
