@@ -1,8 +1,10 @@
+import copy
+
 import numpy as np
 import pytest
 
 from recsys_lessons import exercises
-from recsys_lessons.exercises import check
+from recsys_lessons.exercises import _core, check
 
 
 @pytest.mark.parametrize(
@@ -150,6 +152,10 @@ def test_changing_the_input_in_place_fails_even_with_the_right_result():
 
     result = check("00.to_implicit", overwrites_the_ratings)
     assert not result and "changed its input (argument 1) in place" in repr(result)
+    # An argument that was NaN and still is did not change, though NaN != NaN.
+    for nan in (float("nan"), np.float64("nan"), np.array([1.0, np.nan])):
+        assert _core._unchanged(nan, copy.deepcopy(nan))
+    assert not _core._unchanged(np.array([1.0, 2.0]), np.array([1.0, 3.0]))
 
 
 def test_errors_point_at_the_learners_line_or_at_no_line():

@@ -148,8 +148,10 @@ def _unchanged(before, after) -> bool:
     """Whether an argument is as it was before the learner's function ran."""
     if isinstance(before, pd.DataFrame | pd.Series):
         return before.equals(after)
-    if isinstance(before, np.ndarray):
-        return isinstance(after, np.ndarray) and np.array_equal(before, after, equal_nan=True)
+    if isinstance(before, np.ndarray | float | np.floating):
+        # equal_nan: a NaN argument that stayed NaN is unchanged, though NaN != NaN.
+        return np.shape(after) == np.shape(before) and bool(
+            np.array_equal(before, after, equal_nan=True))
     try:
         return bool(before == after)
     except (TypeError, ValueError):
