@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_lessons.data.splits import leave_one_out, stratified_split
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import check_interactions, check_positive_int, check_share
 from recsys_lessons.evaluation import evaluate_ranking
 
 #: Metrics a search can maximise, written "name@k" (e.g. "ndcg@10").
@@ -218,12 +218,7 @@ def validation_split(
     """
     check_interactions(train, name="train")
     if protocol == "stratified":
-        if (isinstance(validation_size, bool) or not isinstance(validation_size, RealNumber)
-                or not 0 < validation_size < 1):
-            raise ValueError(
-                f"validation_size must be a fraction strictly between 0 and 1, got "
-                f"{validation_size!r}."
-            )
+        validation_size = check_share(validation_size, "validation_size")
         return stratified_split(train, test_size=validation_size, seed=seed)
     if protocol == "leave_one_out":
         return leave_one_out(train)

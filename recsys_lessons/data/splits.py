@@ -8,20 +8,10 @@ Lesson 08 measures the difference.
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 import pandas as pd
 
-from recsys_lessons.data.validation import check_interactions
-
-
-def _check_test_size(test_size: float) -> float:
-    if isinstance(test_size, bool) or not isinstance(test_size, Real) or not 0 < test_size < 1:
-        raise ValueError(
-            f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}."
-        )
-    return float(test_size)
+from recsys_lessons.data.validation import check_interactions, check_share
 
 
 def _split_by_mask(
@@ -45,7 +35,7 @@ def random_split(
     every user must be in both parts.
     """
     check_interactions(ratings)
-    test_size = _check_test_size(test_size)
+    test_size = check_share(test_size, "test_size")
     rng = np.random.default_rng(seed)
     num_test = int(round(test_size * len(ratings)))
     is_test = np.zeros(len(ratings), dtype=bool)
@@ -63,7 +53,7 @@ def stratified_split(
     This is the course's standard protocol (75/25, seed 0).
     """
     check_interactions(ratings)
-    test_size = _check_test_size(test_size)
+    test_size = check_share(test_size, "test_size")
     rng = np.random.default_rng(seed)
     user_codes, _ = pd.factorize(ratings["user_id"])
     # Give every row a random key, then rank rows within their user by that key: the rows
@@ -97,7 +87,7 @@ def temporal_split(
     """
     check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
     if cutoff is None:
-        test_size = _check_test_size(test_size)
+        test_size = check_share(test_size, "test_size")
         if not pd.api.types.is_numeric_dtype(ratings["timestamp"]):
             raise ValueError(
                 f"timestamp must be numeric (seconds since 1970, as in MovieLens), got "

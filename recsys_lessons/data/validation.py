@@ -80,6 +80,13 @@ def check_interactions(
     return frame
 
 
+def check_share(value, name: str) -> float:
+    """Return `value` as a float, or raise unless it is a fraction strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}.")
+    return float(value)
+
+
 def check_whole_count(value, name: str) -> int:
     """Return `value` as an int, or raise unless it is an integer ≥ 1 of an integer type.
 
