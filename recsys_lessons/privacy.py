@@ -319,8 +319,9 @@ def clip_interactions_per_user(
     """
     check_interactions(interactions, name="interactions")
     max_items_per_user = check_positive_int(max_items_per_user, "max_items_per_user")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}.")
+    # The seed is mixed into 64-bit keys, so it must fit in 64 bits.
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be an integer from 0 to 2**64 - 1, got {seed!r}.")
     keys = _row_keys(interactions["user_id"], interactions["item_id"], seed)
     user_codes, _ = pd.factorize(interactions["user_id"])
     # Rank each user's rows by key (one sort, no loop over users); keep the first ones.
