@@ -103,11 +103,27 @@ def test_augmented_users_are_new_and_hold_variants_of_real_histories(ratings):
 
 
 def test_one_method_gives_its_own_kind_of_variant(ratings):
+    # A rating equal to the user id shows which real history each version was made from, so
+    # every version is checked against its own history and that history's length.
+    labelled = ratings.assign(rating=ratings["user_id"].astype(float))
     originals = histories(ratings)
-    for method, check in [("crop", is_contiguous_part), ("mask", is_subsequence)]:
-        versions = histories(augment_sequences(ratings, methods=method, seed=1))
-        assert all(any(check(version, items) for items in originals.values())
-                   for version in versions.values())
+    rules = {
+        # A crop is one contiguous run of max(1, round(keep · n)) of the n items.
+        "crop": (0.6, lambda length, keep: max(1, round(keep * length)), is_contiguous_part),
+        # A mask drops round(share · n) items (keeping at least one) and keeps the order.
+        "mask": (0.3, lambda length, share: length - min(round(share * length), length - 1),
+                 is_subsequence),
+    }
+    for method, (ratio, expected_length, check) in rules.items():
+        augmented = augment_sequences(labelled, methods=method, ratios={method: ratio}, seed=1)
+        versions = [(int(rows["rating"].iloc[0]), rows.sort_values("timestamp")["item_id"].tolist())
+                    for _, rows in augmented.groupby("user_id")]
+        # Every history here has at least 3 items, so each real user gets its one version;
+        # the count also keeps the loop below from passing on an empty table.
+        assert len(versions) == len(originals)
+        for owner, version in versions:
+            assert len(version) == expected_length(len(originals[owner]), ratio), (method, owner)
+            assert check(version, originals[owner]), (method, owner)
 
 
 def test_augmentation_is_seeded(ratings):

@@ -19,7 +19,10 @@ def test_popularity_scores_are_counts():
 
 def test_random_recommender_depends_only_on_the_seed(small_ratings):
     first = RandomRecommender(random_state=1).fit(small_ratings).recommend(k=5)
+    again = RandomRecommender(random_state=1).fit(small_ratings).recommend(k=5)
     other = RandomRecommender(random_state=2).fit(small_ratings).recommend(k=5)
+    # A separate model with the same seed gives the very same lists; another seed does not.
+    pd.testing.assert_frame_equal(first, again)
     assert not first["item_id"].equals(other["item_id"])
     scores = RandomRecommender(random_state=1).fit(small_ratings)._score_users(np.arange(30))
     assert 0 <= scores.min() and scores.max() < 1

@@ -7,6 +7,7 @@ from scipy.integrate import quad
 from scipy.stats import norm
 
 from recsys_lessons.data import UnknownIdError, stratified_split
+from recsys_lessons.evaluation import evaluate_ranking
 from recsys_lessons.models import NotFittedError, Popularity
 from recsys_lessons.privacy import (
     DPMatrixFactorization,
@@ -544,6 +545,12 @@ def test_privacy_utility_curve_table():
     )
     assert list(curve.index) == [0.5, np.inf]
     assert list(curve.columns) == ["ndcg@5", "recall@5", "fit_seconds"]
-    assert curve["ndcg@5"].between(0, 1).all()
+    # Each row is the model built for its own ε, fitted on train and scored on test. The
+    # models are seeded, so the same ε gives the same noise when rebuilt here.
+    for epsilon in (0.5, np.inf):
+        expected = evaluate_ranking(DPPopularity(epsilon=epsilon).fit(train), train, test, k=5)
+        assert curve.loc[epsilon, "ndcg@5"] == pytest.approx(expected["ndcg@5"])
+        assert curve.loc[epsilon, "recall@5"] == pytest.approx(expected["recall@5"])
+    assert (curve["fit_seconds"] > 0).all()
     with pytest.raises(TypeError, match="make_model must be a function of epsilon"):
         privacy_utility_curve(DPPopularity(), train, test)
