@@ -1,6 +1,9 @@
 import copy
+import statistics
+from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recsys_lessons import exercises
@@ -11,7 +14,14 @@ from recsys_lessons.exercises import _core, check
     "exercise_id",
     [name for name in exercises.exercise_ids() if exercises._EXERCISES[name].reference],
 )
-def test_reference_passes_its_own_check(exercise_id):
+def test_reference_runs_and_passes_the_graders_own_checks(exercise_id):
+    """Each reference runs on its generated inputs and passes the grader's own checks.
+
+    The grader compares the reference with itself here, so this shows only that the reference
+    runs without error, gives the same result twice, leaves its inputs unchanged and returns
+    what the exercise's comparison accepts; it cannot show that the reference is right. The
+    test `test_reference_matches_independently_derived_values` below does that.
+    """
     result = check(exercise_id, exercises._EXERCISES[exercise_id].reference)
     assert result and "✓" in repr(result)
 
@@ -180,3 +190,374 @@ def test_a_float32_linear_solve_passes():
         return np.linalg.solve(left, factors.T @ ratings.astype(np.float32))
 
     assert check("11.als_user_solve", als_user_solve)
+
+
+# --------------------------------------------------------------------------- known values
+# Inputs whose correct output was derived by hand from the exercise's statement in its lesson
+# notebook (or by a plainly different computation), so that a wrong reference fails here even
+# though it passes the grader's comparison with itself.
+
+
+def _ratings(rows):
+    """A ratings frame like the grader's generated ones, from (user_id, item_id, rating) rows."""
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "rating"])
+    return frame.astype({"rating": float})
+
+
+def _paired_bootstrap_by_loop(first, second, resamples, seed):
+    """The paired bootstrap interval by a plain Python loop and `statistics.quantiles`.
+
+    The draw of users is the one the statement prescribes; the means and the quantiles are
+    computed without numpy. The "inclusive" method interpolates as np.quantile does by default.
+    """
+    size = len(first)
+    draws = np.random.default_rng(seed).integers(0, size, size=(resamples, size)).tolist()
+    means = [sum(first[user] - second[user] for user in users) / size for users in draws]
+    cut_points = statistics.quantiles(means, n=40, method="inclusive")
+    return cut_points[0], cut_points[-1]  # The cut points at 1/40 = 2.5% and 39/40 = 97.5%.
+
+
+_LN_3 = float(np.log(3.0))
+
+#: For every function exercise, pairs (arguments, the correct result) derived independently.
+KNOWN_VALUES = {
+    "00.sparsity": [
+        # 2 users, 2 items, 3 ratings: 1 − 3/(2·2) = 0.25.
+        ((_ratings([(1, 10, 4), (1, 11, 2), (2, 10, 5)]),), 0.25),
+        # 3 users, 4 items, 5 ratings: 1 − 5/(3·4) = 7/12.
+        ((_ratings([(1, 10, 1), (1, 11, 2), (2, 12, 3), (2, 13, 4), (3, 10, 5)]),),
+         0.583333333333),
+    ],
+    "00.most_rated": [
+        # Counts: item 12 has 3 ratings, items 10 and 11 have 2 each, item 13 has 1. Item 11
+        # comes first in the frame, yet the tie goes to the smaller id, 10.
+        ((_ratings([(1, 11, 3), (1, 12, 4), (2, 10, 5), (2, 11, 1), (2, 12, 2), (3, 10, 3),
+                    (3, 12, 4), (4, 13, 5)]), 3), [12, 10, 11]),
+        # Fewer than n = 6 items: all four of them, in the same order.
+        ((_ratings([(1, 11, 3), (1, 12, 4), (2, 10, 5), (2, 11, 1), (2, 12, 2), (3, 10, 3),
+                    (3, 12, 4), (4, 13, 5)]), 6), [12, 10, 11, 13]),
+    ],
+    "00.to_implicit": [
+        # Ratings 4 and 5 are at least 4; a rating equal to the threshold counts.
+        ((_ratings([(1, 10, 4), (1, 11, 2), (2, 10, 5), (2, 12, 3)]), 4.0),
+         pd.DataFrame({"user_id": [1, 2], "item_id": [10, 10]})),
+        # Threshold 3 keeps the ratings 4, 5 and 3.
+        ((_ratings([(1, 10, 4), (1, 11, 2), (2, 10, 5), (2, 12, 3)]), 3.0),
+         pd.DataFrame({"user_id": [1, 2, 2], "item_id": [10, 10, 12]})),
+    ],
+    "01.cosine": [
+        # x·y = 12 + 0 + 12 = 24, ‖x‖ = ‖y‖ = 5: 24/25.
+        ((np.array([3.0, 0.0, 4.0]), np.array([4.0, 0.0, 3.0])), 0.96),
+        # Either vector all zeros gives 0 by the statement.
+        ((np.array([0.0, 0.0, 0.0]), np.array([1.0, 2.0, 3.0])), 0.0),
+        ((np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.0, 0.0])), 0.0),
+    ],
+    "01.jaccard": [
+        # {2, 3} shared out of {1, 2, 3, 4, 5}: 2/5.
+        (({1, 2, 3}, {2, 3, 4, 5}), 0.4),
+        # Both empty gives 0 by the statement.
+        ((set(), set()), 0.0),
+    ],
+    "01.pearson_co_rated": [
+        # Co-rated positions 0, 2 and 4 hold x = (1, 2, 3) and y = (1, 3, 2); centred,
+        # (−1, 0, 1) and (−1, 1, 0): a dot product of 1 over norms √2 · √2, so 1/2. The other
+        # positions (x = 5, y = 4) must not count.
+        ((np.array([1.0, 0.0, 2.0, 5.0, 3.0]), np.array([1.0, 4.0, 3.0, 0.0, 2.0])), 0.5),
+        # Only position 2 is co-rated: fewer than two, so 0.
+        ((np.array([1.0, 0.0, 3.0]), np.array([0.0, 2.0, 3.0])), 0.0),
+        # Co-rated positions 0 and 1, where x is constant (2, 2): 0.
+        ((np.array([2.0, 2.0, 5.0]), np.array([1.0, 3.0, 0.0])), 0.0),
+    ],
+    "01.most_similar": [
+        # Cosines with row 0 = (1, 1, 0, 0): row 1 is 1, rows 2 and 3 are 1/√2 (a tie, to the
+        # lower index), row 4 is 0.
+        ((np.array([[1.0, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]]),
+          0, 3), [1, 2, 3]),
+        # Row 4 has cosine 0 with every other row: the four-way tie goes to 0 and 1, never 4.
+        ((np.array([[1.0, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]]),
+          4, 2), [0, 1]),
+    ],
+    "02.decade": [
+        # Integer division by 10, times 10, then "s"; a missing year gives None.
+        ((pd.Series([1975, None, 1990, 1909], dtype="Int64"),), ["1970s", None, "1990s", "1900s"]),
+    ],
+    "02.user_profile": [
+        # Mean rating 3, deviations (2, −1, −1), Σ|dev| = 4:
+        # (2·(1, 0) − (0, 1) − (1, 1)) / 4 = (1, −2)/4 = (0.25, −0.5).
+        ((np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([5.0, 2.0, 2.0])),
+         np.array([0.25, -0.5])),
+        # All ratings equal: the plain mean of the rows, (2/3, 2/3).
+        ((np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([4.0, 4.0, 4.0])),
+         np.array([0.666666666667, 0.666666666667])),
+    ],
+    "02.rank_by_profile": [
+        # Cosines with (1, 0): rows 2 and 3 are 1 (a tie, to the lower index), row 1 is 1/√2.
+        ((np.array([1.0, 0.0]), np.array([[0.0, 1], [1, 1], [2, 0], [3, 0], [0, 0]]), 2), [2, 3]),
+        # Cosines with (1, −1): 1/√2 for rows 2 and 3, 0 for rows 1 and 4 (the zero row),
+        # −1/√2 for row 0, which comes last.
+        ((np.array([1.0, -1.0]), np.array([[0.0, 1], [1, 1], [2, 0], [3, 0], [0, 0]]), 5),
+         [2, 3, 1, 4, 0]),
+    ],
+    "03.user_based_scores": [
+        # User 0 = (1, 1, 0, 0): cos with user 1 = (1, 1, 1, 0) is 2/(√2·√3) = √(2/3),
+        # with user 2 = (0, 1, 0, 1) is 1/2, with user 3 is 0. The two neighbours give
+        # √(2/3)·(1, 1, 1, 0) + 0.5·(0, 1, 0, 1).
+        ((np.array([[1.0, 1, 0, 0], [1, 1, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1]]), 0, 2),
+         np.array([0.816496580928, 1.316496580928, 0.816496580928, 0.5])),
+        # User 3 = (0, 0, 1, 1): cos with user 2 is 1/2, with user 1 is 1/√6, with user 0 is 0,
+        # so 0.5·(0, 1, 0, 1) + (1/√6)·(1, 1, 1, 0).
+        ((np.array([[1.0, 1, 0, 0], [1, 1, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1]]), 3, 2),
+         np.array([0.408248290464, 0.908248290464, 0.408248290464, 0.5])),
+    ],
+    "03.shrink": [
+        # 0.5·10/(10 + 10) = 0.25 and −0.8·5/(5 + 10) = −4/15.
+        ((np.array([0.5, -0.8]), np.array([10.0, 5.0]), 10.0), np.array([0.25, -0.266666666667])),
+        # β = 0 leaves the similarities as they are.
+        ((np.array([0.5, -0.8]), np.array([10.0, 5.0]), 0.0), np.array([0.5, -0.8])),
+    ],
+    "03.baseline_adjusted": [
+        # Residuals r − b = (0.5, −1); Σ sim·(r − b) = 0.25 + 0.25 = 0.5; Σ|sim| = 0.75:
+        # 3 + 0.5/0.75 = 11/3.
+        ((3.0, np.array([0.5, -0.25]), np.array([4.0, 2.0]), np.array([3.5, 3.0])),
+         3.666666666667),
+        # No neighbours, and neighbours whose similarities are all 0: the baseline alone.
+        ((3.2, np.array([]), np.array([]), np.array([])), 3.2),
+        ((3.2, np.array([0.0, 0.0]), np.array([5.0, 1.0]), np.array([3.0, 3.0])), 3.2),
+    ],
+    "04.predict": [
+        # μ + b_u + b_i + p_u·q_i for the pairs (0, 0), (1, 1), (1, 2):
+        # 3.5 + 0.1 + 0.3 + 0.2 = 4.1; 3.5 − 0.2 + 0 + 1 = 4.3; 3.5 − 0.2 − 0.1 − 0.5 = 2.7.
+        ((3.5, np.array([0.1, -0.2]), np.array([0.3, 0.0, -0.1]),
+          np.array([[1.0, 0.0], [0.5, 0.5]]), np.array([[0.2, 0.4], [1.0, 1.0], [0.0, -1.0]]),
+          np.array([0, 1, 1]), np.array([0, 1, 2])), np.array([4.1, 4.3, 2.7])),
+    ],
+    "04.sgd_step": [
+        # Prediction 3.5 + 0.1 + 0.2 + 0.1 = 3.9, error e = 0.1, lr = 0.1, reg = 0.5:
+        # b_u: 0.1 + 0.1·(0.1 − 0.05) = 0.105; b_i: 0.2 + 0.1·(0.1 − 0.1) = 0.2;
+        # p: (0.5, 0) + 0.1·(0.1·(0.2, 1) − 0.5·(0.5, 0)) = (0.477, 0.01);
+        # q: (0.2, 1) + 0.1·(0.1·(0.5, 0) − 0.5·(0.2, 1)) = (0.195, 0.95), from the old p.
+        ((4.0, 3.5, 0.1, 0.2, np.array([0.5, 0.0]), np.array([0.2, 1.0]), 0.1, 0.5),
+         (0.105, 0.2, np.array([0.477, 0.01]), np.array([0.195, 0.95]))),
+    ],
+    "04.bpr_loss": [
+        # Differences 0 and −ln 3: −ln σ(0) = ln 2, −ln σ(−ln 3) = ln(1 + 3) = 2 ln 2;
+        # the mean is 1.5 ln 2.
+        ((np.array([0.0, 0.0]), np.array([0.0, _LN_3])), 1.03972077084),
+    ],
+    "04.ease": [
+        # XᵀX + I = [[3, 1], [1, 2]], whose inverse is [[2, −1], [−1, 3]]/5:
+        # B_01 = −P_01/P_11 = 1/3, B_10 = −P_10/P_00 = 1/2. The same as the ridge regression
+        # of one column on the other, x·y/(x·x + λ): 1/(2 + 1) and 1/(1 + 1).
+        ((np.array([[1.0, 1.0], [1.0, 0.0]]), 1.0), np.array([[0.0, 1 / 3], [1 / 2, 0.0]])),
+    ],
+    "05.gmf_score": [
+        # p ⊙ q = (0.5, −2), h·(p ⊙ q) = 1 − 2 = −1, plus 0.5: σ(−0.5) = 1/(1 + e^0.5).
+        ((np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([2.0, 1.0]), 0.5),
+         0.377540668798),
+    ],
+    "05.binary_cross_entropy": [
+        # −(ln 0.8 + ln(1 − 0.4))/2 = −ln(0.48)/2.
+        ((np.array([1.0, 0.0]), np.array([0.8, 0.4])), 0.36698458754),
+    ],
+    "05.sampled_metrics": [
+        # Ranks 1, 3 and 7 are within 10: HR = 3/4; NDCG = (1 + 1/2 + 1/3 + 0)/4 = 11/24.
+        ((np.array([1, 3, 12, 7]), 10), (0.75, 0.458333333333)),
+        # Within 3 only ranks 1 and 3 (rank = k counts): HR = 2/4; NDCG = (1 + 1/2)/4.
+        ((np.array([1, 3, 12, 7]), 3), (0.5, 0.375)),
+    ],
+    "06.gate_mixture": [
+        # softmax(0, ln 3) = (1/4, 3/4): (1, 2)/4 + 3·(5, −2)/4 = (4, −1).
+        ((np.array([0.0, _LN_3]), np.array([[1.0, 2.0], [5.0, -2.0]])), np.array([4.0, -1.0])),
+        # Equal logits weigh the experts equally: (3 + 0 − 6)/3 = −1.
+        ((np.array([2.0, 2.0, 2.0]), np.array([[3.0], [0.0], [-6.0]])), np.array([-1.0])),
+    ],
+    "06.multitask_loss": [
+        # Cross-entropy over all three: −(ln 0.8 + ln 0.6 + ln 0.5)/3 = −ln(0.24)/3; squared
+        # error over the two rated: ((4 − 3.5)² + (2 − 3)²)/2 = 0.625, times 0.5 is 0.3125.
+        ((np.array([1.0, 0.0, 1.0]), np.array([0.8, 0.4, 0.5]), np.array([4.0, np.nan, 2.0]),
+          np.array([3.5, 1.0, 3.0]), 0.5), 0.78820545188),
+    ],
+    "06.pareto_front": [
+        # Points 1 and 2 are equal, so neither dominates the other; point 4 (0.5, 1.1) is
+        # dominated by point 0 (0.5, 1.0) through RMSE alone, point 5 (0.45, 1.0) through
+        # HR@10 alone; point 3 has the lowest RMSE and point 0 no better rival.
+        ((np.array([0.5, 0.6, 0.6, 0.4, 0.5, 0.45]), np.array([1.0, 1.05, 1.05, 0.95, 1.1, 1.0])),
+         np.array([True, True, True, True, False, False])),
+    ],
+    "07.scaled_dot_product_attention": [
+        # d = 4, so √d = 2. Query 0 scores (2 ln 3/2, 0, 10 ln 3/2) = (ln 3, 0, 5 ln 3) and may
+        # not see key 2: softmax(ln 3, 0) = (3/4, 1/4), giving 3/4·(4, 0) + 1/4·(0, 4) = (3, 1).
+        # Query 1 is zero, so keys 1 and 2 weigh 1/2 each: ((0, 4) + (100, 100))/2 = (50, 52).
+        ((np.array([[_LN_3, _LN_3, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]),
+          np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0], [5.0, 5.0, 0.0, 0.0]]),
+          np.array([[4.0, 0.0], [0.0, 4.0], [100.0, 100.0]]),
+          np.array([[True, True, False], [False, True, True]])),
+         np.array([[3.0, 1.0], [50.0, 52.0]])),
+    ],
+    "07.causal_mask": [
+        # Positions 0 and 1 are padding: no one attends to them, and they attend to nothing.
+        # Position 2 sees itself, position 3 sees 2 and 3.
+        ((np.array([0, 0, 5, 7]),),
+         np.array([[False, False, False, False], [False, False, False, False],
+                   [False, False, True, False], [False, False, True, True]])),
+        # No padding: the lower triangle, diagonal included.
+        ((np.array([3, 1, 2]),),
+         np.array([[True, False, False], [True, True, False], [True, True, True]])),
+    ],
+    "07.left_padded_window": [
+        # Indices (4, 0, 7) become tokens (5, 1, 8), with two 0s on the left.
+        ((np.array([4, 0, 7]), 5), [0, 0, 5, 1, 8]),
+        # Only the latest three of six: indices (4, 5, 6) become tokens (5, 6, 7).
+        ((np.array([1, 2, 3, 4, 5, 6]), 3), [5, 6, 7]),
+        # An empty history is all padding.
+        ((np.array([], dtype=np.int64), 2), [0, 0]),
+    ],
+    "08.average_precision": [
+        # Hits at ranks 2 and 4: precision@2 = 1/2 and precision@4 = 2/4, summed 1,
+        # over min(4, 3) = 3.
+        (([3, 1, 7, 5], {1, 5, 9}, 4), 0.333333333333),
+        # Within k = 2 only the hit at rank 2: (1/2)/min(2, 3) = 1/4.
+        (([3, 1, 7, 5], {1, 5, 9}, 2), 0.25),
+        # A list shorter than k: (1/1)/min(5, 2) = 1/2.
+        (([1], {1, 2}, 5), 0.5),
+    ],
+    "08.ap_two_ways": [
+        # Hits at ranks 1 and 3: S = 1/1 + 2/3 = 5/3; S/min(4, 6) = 5/12 and S/6 = 5/18.
+        ((np.array([1, 0, 1, 0]), 6), (0.416666666667, 0.277777777778)),
+        # Both hits: S = 2; S/min(2, 3) = 1 and S/3 = 2/3.
+        ((np.array([1, 1]), 3), (1.0, 0.666666666667)),
+    ],
+    "08.paired_bootstrap_interval": [
+        # Every per-user difference is 0.25, so every resampled mean and both quantiles are.
+        ((np.array([0.5, 0.75, 1.0]), np.array([0.25, 0.5, 0.75]), 50, 0), (0.25, 0.25)),
+        # A loop over the prescribed draw, with Python's quantiles (see the helper above).
+        ((np.array([0.9, 0.4, 0.7, 0.2, 0.6]), np.array([0.5, 0.5, 0.1, 0.3, 0.6]), 40, 3),
+         _paired_bootstrap_by_loop([0.9, 0.4, 0.7, 0.2, 0.6], [0.5, 0.5, 0.1, 0.3, 0.6], 40, 3)),
+    ],
+    "08.auc": [
+        # Positives score 0.9 and 0.3, negatives 0.3, 0.8, 0.1. 0.9 beats all three; 0.3 ties
+        # one (1/2), loses one and beats one: (3 + 1.5)/6 = 0.75.
+        ((np.array([1, 0, 1, 0, 0]), np.array([0.9, 0.3, 0.3, 0.8, 0.1])), 0.75),
+        # The one positive scores below the one negative.
+        ((np.array([0, 1]), np.array([2.0, 1.0])), 0.0),
+    ],
+    "09.log_uniform": [
+        # 0.01·(100/0.01)^0.5 = 0.01·100 = 1, and 0.01·(10⁴)^0.25 = 0.1.
+        ((0.01, 100.0, 0.5), 1.0),
+        ((0.01, 100.0, 0.25), 0.1),
+    ],
+    "09.best_so_far": [
+        # NaN before the first finished trial; the failed trial 2 carries 0.2 on.
+        ((np.array([np.nan, 0.2, np.nan, 0.1, 0.3]),), np.array([np.nan, 0.2, 0.2, 0.2, 0.3])),
+    ],
+    "09.hardest_negatives": [
+        # Row 0: scores 0.5 tie for candidates 8 and 2, the first wins; row 1: 0.9 is candidate 7.
+        ((np.array([[5, 8, 2], [7, 1, 9]]), np.array([[0.1, 0.5, 0.5], [0.9, 0.2, 0.3]])),
+         np.array([8, 7])),
+    ],
+    "10.laplace_scale": [
+        # Δ/ε = 2/0.5 and 1/0.1.
+        ((2, 0.5), 4.0),
+        ((1, 0.1), 10.0),
+    ],
+    "10.clip_rows": [
+        # (3, 4) has norm 5, so it becomes (3, 4)/5 under C = 1; (0.3, 0.4) has norm 0.5 and
+        # stays; the zero row stays zero.
+        ((np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]]), 1.0),
+         np.array([[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])),
+    ],
+    "10.log_log_slope": [
+        # ln(100/1)/ln(1000/100) = 2 and ln(4/0.5)/ln(800/200) = ln 8/ln 4 = 1.5.
+        ((100, 1.0, 1000, 100.0), 2.0),
+        ((200, 0.5, 800, 4.0), 1.5),
+    ],
+    "11.items_to_request": [
+        # User 1 has 3 training rows, user 2 has 1: 5 + 3.
+        ((_ratings([(1, 10, 4), (1, 11, 2), (1, 12, 5), (2, 10, 3)]), 5), 8),
+    ],
+    "11.drop_seen_and_rank": [
+        # User 1: item 11 is seen, leaving 12 (0.75) then 10 (0.5). User 2: item 10 is seen,
+        # leaving 14 and 11 tied at 0.5; the smaller id, 11, ranks first though it comes later.
+        ((pd.DataFrame({"user_id": [1, 1, 1, 1, 2, 2, 2],
+                        "item_id": [12, 11, 10, 13, 10, 14, 11],
+                        "score": [0.75, 0.75, 0.5, 0.25, 1.0, 0.5, 0.5]}),
+          _ratings([(1, 11, 4), (2, 10, 3), (3, 12, 5)]), 2),
+         pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [12, 10, 11, 14],
+                       "score": [0.75, 0.5, 0.5, 0.5], "rank": [1, 2, 1, 2]})),
+    ],
+    "11.als_user_solve": [
+        # QᵀQ + λ·n·I = I + 0.5·2·I = 2I, so p = Qᵀr/2 = (1, 2).
+        ((np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([2.0, 4.0]), 0.5), np.array([1.0, 2.0])),
+        # QᵀQ + 0.1·3·I = [[2.3, 1], [1, 2.3]] (determinant 4.29), Qᵀr = (4, 5):
+        # p = (2.3·4 − 5, 2.3·5 − 4)/4.29 = (4.2, 7.5)/4.29.
+        ((np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]]), np.array([3.0, 1.0, 2.0]), 0.1),
+         np.array([0.979020979021, 1.748251748252])),
+    ],
+}
+
+
+def _held_out_ties_by_counting(movielens):
+    """Leave-one-out holds out a row at the user's latest timestamp, so its timestamp equals
+    the latest one left in training exactly when the user has two or more rows at it."""
+    ratings = movielens.ratings
+    latest = ratings.groupby("user_id")["timestamp"].transform("max")
+    rows_at_latest = (ratings["timestamp"] == latest).groupby(ratings["user_id"]).sum()
+    tested = ratings.groupby("user_id").size() >= 2  # A single-row user is not tested.
+    return float((rows_at_latest[tested] >= 2).mean())
+
+
+#: For every value exercise, the same number computed another way from MovieLens 100K.
+INDEPENDENT_VALUES = {
+    # The median of the per-movie counts, counted with the standard library.
+    "00.median_movie_ratings": lambda movielens: float(
+        statistics.median(Counter(movielens.ratings["item_id"].tolist()).values())),
+    # The items' one-hot genre columns, rather than their lists of genres; the four genres
+    # are those the exercise names, written out here rather than read from the package.
+    "06.action_share": lambda movielens: float(movielens.ratings["item_id"].isin(
+        movielens.items.loc[
+            movielens.items[["Action", "Adventure", "Sci-Fi", "Thriller"]].any(axis=1),
+            "item_id"]).mean()),
+    "07.held_out_ties": _held_out_ties_by_counting,
+}
+
+
+def _assert_matches(expected, got, where):
+    if isinstance(expected, pd.DataFrame):
+        # As the grader does, compare the columns and the rows in any order.
+        assert isinstance(got, pd.DataFrame), where
+        assert list(got.columns) == list(expected.columns), where
+        assert sorted(got.itertuples(index=False, name=None)) == sorted(
+            expected.itertuples(index=False, name=None)), where
+    elif isinstance(got, pd.Series):
+        assert [None if pd.isna(value) else value for value in got] == expected, where
+    elif isinstance(expected, list):
+        assert list(np.asarray(got).tolist()) == expected, where
+    elif isinstance(expected, np.ndarray) and expected.dtype == bool:
+        np.testing.assert_array_equal(got, expected, err_msg=where)
+    elif isinstance(expected, tuple):
+        assert len(got) == len(expected), where
+        for expected_part, got_part in zip(expected, got, strict=True):
+            np.testing.assert_allclose(got_part, expected_part, rtol=1e-9, atol=1e-12,
+                                       err_msg=where)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=where)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(
+    set(exercises.exercise_ids()) | set(KNOWN_VALUES) | set(INDEPENDENT_VALUES)))
+def test_reference_matches_independently_derived_values(exercise_id, request):
+    """Each reference gives the result derived by hand for small inputs (or, for a value
+    exercise, the number computed another way), so a wrong reference cannot pass unseen."""
+    assert exercise_id in exercises._EXERCISES, f"{exercise_id} is no longer registered."
+    exercise = exercises._EXERCISES[exercise_id]
+    if exercise.reference is None:
+        assert exercise_id in INDEPENDENT_VALUES, f"No independent value for {exercise_id}."
+        movielens = request.getfixturevalue("movielens")
+        np.testing.assert_allclose(
+            exercise.expected(), INDEPENDENT_VALUES[exercise_id](movielens), rtol=1e-12,
+            err_msg=f"{exercise_id}, computed another way")
+        return
+    assert exercise_id in KNOWN_VALUES, f"No independently derived values for {exercise_id}."
+    for case, (arguments, expected) in enumerate(KNOWN_VALUES[exercise_id]):
+        got = exercise.reference(*copy.deepcopy(arguments))
+        _assert_matches(expected, got, f"{exercise_id}, known case {case}")
