@@ -6,15 +6,25 @@ The data cache, the student copies and Spark's log configuration are all written
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
-def readable_by_everyone(path: str | Path) -> None:
-    """Give a temporary file the permissions a normal new file gets (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+def create_new_file(folder: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """Create a new, uniquely named file in `folder`; return its open descriptor and path.
+
+    The file gets the permissions any new file of this process gets (0666 less the umask),
+    which the kernel applies itself: reading the umask would mean setting it for a moment,
+    and every other thread of the process would create its files with that value meanwhile.
+    """
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not find a free temporary name in {folder}.")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -24,12 +34,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     replaced rather than written through; two writers at once each finish whole; and a failed
     write leaves no temporary file behind.
     """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".part")
+    handle, temporary = create_new_file(path.parent, f".{path.name}.", ".part")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        readable_by_everyone(temporary)
         os.replace(temporary, path)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)

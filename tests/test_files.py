@@ -31,3 +31,22 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         write_atomically(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
+
+
+def test_new_files_get_the_umask_without_the_umask_being_changed(tmp_path, monkeypatch):
+    if not hasattr(os, "umask"):
+        pytest.skip("no umask on this system")
+    previous = os.umask(0o027)
+    try:
+        # Setting the umask, even for a moment to read it, would change it for every other
+        # thread of the process: the kernel must apply it by itself.
+        def must_not_change(mask):
+            raise AssertionError("the umask was changed")
+
+        monkeypatch.setattr(os, "umask", must_not_change)
+        target = tmp_path / "cache.csv"
+        write_atomically(target, b"data")
+        assert target.stat().st_mode & 0o777 == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)

@@ -107,3 +107,37 @@ def test_an_infinite_rating_is_named_instead_of_failing_later():
     named = pd.DataFrame({"user_id": ["inf", "-Infinity", "u3"], "item_id": [1, 1, 1],
                           "rating": [4.0, 3.0, 5.0]})
     assert interaction_matrix(named, values="rating")[0].shape == (3, 1)
+
+
+def test_a_plain_list_keeps_each_ids_type():
+    # np.asarray would have made [5, "5", 7] into the texts "5", "5", "7": one id instead of
+    # a mix to refuse.
+    with pytest.raises(TypeError, match="mix types"):
+        IdMap([5, "5", 7])
+    with pytest.raises(ValueError, match="include NaN"):
+        IdMap([1, np.nan, 2])
+    assert IdMap([3, 1, 2]).ids.tolist() == [1, 2, 3]
+    assert IdMap(item for item in ["b", "a"]).ids.tolist() == ["a", "b"]
+
+
+def test_unknown_modes_and_indices_out_of_range_are_refused():
+    users = IdMap([10, 20, 30])
+    with pytest.raises(ValueError, match="unknown must be 'raise' or 'mask', got 'skip'"):
+        users.to_index([99], unknown="skip")
+    # -1 marks an unknown id; it must not come back as the last id.
+    masked = users.to_index([99, 20], unknown="mask")
+    with pytest.raises(IndexError, match=r"from 0 to 2, got \[-1\]"):
+        users.to_ids(masked)
+    with pytest.raises(IndexError, match=r"got \[3\]"):
+        users.to_ids([3])
+    assert users.to_ids(masked[masked >= 0]).tolist() == [20]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "four"])
+def test_a_text_rating_that_is_not_a_finite_number_is_named(text):
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "rating": ["4", text]})
+    with pytest.raises(ValueError, match=f"not finite numbers, e.g. '{text}'"):
+        interaction_matrix(frame, values="rating")
+    # Text that does read as numbers is fine, as before.
+    frame["rating"] = ["4", "5"]
+    assert interaction_matrix(frame, values="rating")[0].toarray().tolist() == [[4, 0], [0, 5]]

@@ -5,6 +5,7 @@ test needs the GroupLens website, which CI machines may not reach.
 """
 
 import hashlib
+import http.client
 import shutil
 import urllib.error
 import zipfile
@@ -128,8 +129,10 @@ def test_corrupted_cache_is_never_loaded(tmp_path, mirror_wheel, movielens):
     # An edited rating with no source to repair it: an error, not wrong data.
     cached.write_bytes(original.replace(b"\n1,1,5,", b"\n1,1,4,", 1))
     (tmp_path / movielens_module.MIRROR_WHEEL_NAME).unlink()
-    with pytest.raises(DataUnavailableError, match="place the data by hand"):
+    with pytest.raises(DataUnavailableError, match="place the data by hand") as error:
         load_movielens(data_dir=tmp_path, download=False)
+    # The damaged cache is among what was tried.
+    assert "the cache" in str(error.value) and "damaged" in str(error.value)
 
 
 def test_every_source_failing_says_how_to_place_files(tmp_path, monkeypatch):
@@ -261,3 +264,81 @@ def test_an_empty_or_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path, v
     assert movielens_module._user_cache_dir() == Path.home() / ".cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert movielens_module._user_cache_dir() == tmp_path
+
+
+def test_http_protocol_errors_fall_back_to_the_next_source(tmp_path, monkeypatch):
+    # A connection cut inside a chunked reply, and a proxy's garbled status line.
+    def cut(work_dir):
+        raise http.client.IncompleteRead(b"")
+
+    def garbled(work_dir):
+        raise http.client.BadStatusLine("HTTP/1.1 OK")
+
+    monkeypatch.setattr(movielens_module, "_fetch_grouplens", cut)
+    monkeypatch.setattr(movielens_module, "_fetch_mirror", garbled)
+    with pytest.raises(DataUnavailableError) as error:
+        load_movielens(data_dir=tmp_path)
+    assert "IncompleteRead" in str(error.value) and "HTTP/1.1 OK" in str(error.value)
+
+
+def test_a_damaged_zip_header_does_not_hide_the_folder_beside_it(tmp_path, monkeypatch, movielens):
+    _grouplens_zip_from(movielens, tmp_path / "ml-100k.zip")
+    with zipfile.ZipFile(tmp_path / "ml-100k.zip") as archive:
+        archive.extractall(tmp_path)
+
+    def damaged(path):
+        raise NotImplementedError("zip file version 12.2")  # What zipfile says of such a header.
+
+    monkeypatch.setattr(movielens_module, "_read_grouplens_zip", damaged)
+    loaded = load_movielens(data_dir=tmp_path, download=False)
+    pd.testing.assert_frame_equal(loaded.ratings, movielens.ratings)
+
+
+def test_the_folder_nested_by_extract_all_is_read(tmp_path, movielens):
+    # Windows' "Extract All" of ml-100k.zip into ml-100k/ gives ml-100k/ml-100k/u.data.
+    _grouplens_zip_from(movielens, tmp_path / "download.zip")
+    with zipfile.ZipFile(tmp_path / "download.zip") as archive:
+        archive.extractall(tmp_path / "ml-100k")
+    (tmp_path / "download.zip").unlink()
+    loaded = load_movielens(data_dir=tmp_path, download=False)
+    pd.testing.assert_frame_equal(loaded.users, movielens.users)
+
+
+def test_an_unreadable_cache_is_reported_and_the_other_sources_tried(
+    tmp_path, mirror_wheel, movielens, monkeypatch, capsys
+):
+    shutil.copy(mirror_wheel, tmp_path)
+    load_movielens(data_dir=tmp_path, download=False)
+    cached = tmp_path / "movielens-100k" / "ratings.csv"
+    read_bytes = Path.read_bytes
+
+    def unreadable(path):
+        if path == cached:
+            raise PermissionError(13, "Permission denied")
+        return read_bytes(path)
+
+    # Permissions are not enough to test this: an administrator reads every file.
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    loaded = load_movielens(data_dir=tmp_path, download=False)
+    assert len(loaded.ratings) == 100_000
+    error = capsys.readouterr().err
+    assert "cannot be read (Permission denied)" in error and "chmod -R a+rX" in error
+
+
+def test_a_data_directory_that_is_a_file_or_a_dangling_link_is_named(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    with pytest.raises(DataUnavailableError, match="a-file is a file"):
+        load_movielens(data_dir=a_file)
+    # A hand-placed link to a file that is gone (an unmounted share) is reported, not skipped.
+    try:
+        (tmp_path / "ml-100k.zip").symlink_to(tmp_path / "gone.zip")
+    except OSError:
+        pytest.skip("this system does not allow symbolic links")
+    with pytest.raises(DataUnavailableError, match="ml-100k.zip: .*No such file"):
+        load_movielens(data_dir=tmp_path, download=False)
+
+
+def test_movielens_objects_compare_without_an_error(movielens):
+    assert movielens == movielens
+    assert movielens != load_movielens("100k")

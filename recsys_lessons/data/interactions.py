@@ -46,7 +46,15 @@ class IdMap:
 
     def __init__(self, ids, name: str = "id"):
         self.name = name
+        if not isinstance(ids, np.ndarray | pd.Index | pd.Series | pd.Categorical):
+            # np.asarray would turn [5, "5"] into the texts "5" and "5", one id: let pandas keep
+            # each value's own type, so that the mix is found below.
+            values = list(ids)
+            ids = pd.Series(values, dtype=None if values else object)
         unique = pd.Index(pd.unique(np.asarray(ids)))
+        if unique.isna().any():
+            raise ValueError(f"The {name} values include NaN, which is not an id; drop those "
+                             f"rows first, for example frame.dropna(subset=[{name!r}]).")
         try:
             self.index_ = unique.sort_values()
         except TypeError as error:
@@ -81,6 +89,8 @@ class IdMap:
         An id that is a known id written as another type ("5" for 5, or 5 for "5") raises
         TypeError in both modes: it is a mistake, not an unknown id.
         """
+        if unknown not in ("raise", "mask"):
+            raise ValueError(f"unknown must be 'raise' or 'mask', got {unknown!r}.")
         ids = np.atleast_1d(np.asarray(ids))
         positions = self.index_.get_indexer(ids)
         if (positions < 0).any():
@@ -117,7 +127,19 @@ class IdMap:
             )
 
     def to_ids(self, indices) -> np.ndarray:
-        return self.index_.to_numpy()[np.asarray(indices)]
+        """The ids at `indices`, each from 0 to len(self) − 1.
+
+        A negative index is refused rather than read from the end: -1 is how
+        ``to_index(..., unknown="mask")`` marks an unknown id, not the last id.
+        """
+        indices = np.asarray(indices)
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise IndexError(
+                f"{self.name} indices must be from 0 to {len(self) - 1}, got "
+                f"{indices[(indices < 0) | (indices >= len(self))][:5].tolist()}; -1 marks an "
+                "unknown id from to_index(..., unknown='mask'): drop those first."
+            )
+        return self.index_.to_numpy()[indices]
 
     def __repr__(self) -> str:
         return f"IdMap({len(self)} {self.name}s)"

@@ -29,6 +29,7 @@ overrides both.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import lzma
 import os
@@ -45,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recsys_lessons._files import readable_by_everyone, write_atomically
+from recsys_lessons._files import create_new_file, write_atomically
 
 DATA_DIR_ENVIRONMENT_VARIABLE = "RECSYS_LESSONS_DATA"
 
@@ -82,7 +83,9 @@ class DataUnavailableError(RuntimeError):
     """Raised when no source could provide verified MovieLens data."""
 
 
-@dataclass(frozen=True)
+# Two MovieLens objects cannot be compared with ==: pandas refuses the truth value of a
+# DataFrame comparison, so eq=False keeps the identity comparison.
+@dataclass(frozen=True, eq=False)
 class MovieLens:
     """The three MovieLens tables. See the module docstring for their columns."""
 
@@ -308,6 +311,9 @@ def _read_grouplens_zip(path: Path) -> dict[str, bytes]:
 
 
 def _read_grouplens_folder(path: Path) -> dict[str, bytes]:
+    # Unpacking with "Extract All" on Windows nests the folder once more: ml-100k/ml-100k/.
+    if not (path / "u.data").exists() and (path / "ml-100k" / "u.data").is_file():
+        path = path / "ml-100k"
     return _parse_grouplens(lambda name: (path / name).read_bytes())
 
 
@@ -320,13 +326,27 @@ def _read_mirror_wheel(path: Path) -> dict[str, bytes]:
 
 
 def _read_cache(folder: Path) -> dict[str, bytes] | None:
-    """Return the cached canonical bytes, or None when any file is missing or fails its check."""
+    """Return the cached canonical bytes, or None when any file is missing or fails its check.
+
+    A cache that cannot be read (a file in the folder's place, or files this user may not
+    read) is reported on stderr and skipped, so that the other sources are still tried.
+    """
+    if folder.exists() and not folder.is_dir():
+        print(f"{folder} is a file, so MovieLens 100K cannot be cached there; remove or rename "
+              "it.", file=sys.stderr)
+        return None
     contents = {}
     for name in CANONICAL_FILES:
         path = folder / name
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                return None
+            data = path.read_bytes()
+        except OSError as error:
+            print(f"The cached {path} cannot be read ({error.strerror or error}); make the "
+                  f"cache readable (for example chmod -R a+rX {folder}). Trying the other "
+                  "sources.", file=sys.stderr)
             return None
-        data = path.read_bytes()
         if _sha256_of_bytes(data) != CANONICAL_SHA256[name]:
             print(
                 f"The cached {path.name} failed its SHA-256 check (truncated or edited); "
@@ -365,7 +385,7 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
     """Download `url` with a progress bar into a temporary file, verify it, then rename it."""
     from tqdm import tqdm
 
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
+    handle, temporary = create_new_file(destination.parent, f".{destination.name}.", ".part")
     try:
         # The file object owns the descriptor from here on, so it is closed even when the
         # connection fails before a single byte arrives.
@@ -379,12 +399,11 @@ def _download(url: str, destination: Path, expected_md5: str) -> None:
                 for block in iter(lambda: response.read(1 << 16), b""):
                     out.write(block)
                     progress.update(len(block))
-        if _digest_of_file(Path(temporary), "md5") != expected_md5:
+        if _digest_of_file(temporary, "md5") != expected_md5:
             raise ValueError(f"The download from {url} is incomplete or altered (MD5 mismatch).")
-        readable_by_everyone(temporary)
         os.replace(temporary, destination)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def _fetch_grouplens(work_dir: Path) -> dict[str, bytes]:
@@ -394,7 +413,12 @@ def _fetch_grouplens(work_dir: Path) -> dict[str, bytes]:
 
 
 def _fetch_mirror(work_dir: Path) -> dict[str, bytes]:
-    """Fetch the recbole wheel with pip (which shows its own progress bar) and read it."""
+    """Fetch the recbole wheel with pip and read it.
+
+    pip's own output is captured, to quote it if pip fails, so a line says what is happening.
+    """
+    print(f"Fetching {MIRROR_REQUIREMENT} from the Python package index with pip...",
+          file=sys.stderr)
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir",
         "--only-binary=:all:", "--dest", str(work_dir), MIRROR_REQUIREMENT,
@@ -425,14 +449,22 @@ def _hand_placed_sources(data_dir: Path) -> list[tuple[str, callable]]:
     ]
     return [
         (str(path), lambda work_dir, path=path, reader=reader: reader(path))
+        # A link whose target is gone (an unmounted share, say) is tried, so that its error
+        # is reported instead of the file being silently ignored.
         for path, reader in candidates
-        if path.exists()
+        if path.exists() or path.is_symlink()
     ]
 
 
 #: What a source that cannot give MovieLens raises; the loader then tries its next source.
 _SOURCE_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile, urllib.error.URLError,
-                  subprocess.SubprocessError, pd.errors.ParserError)
+                  subprocess.SubprocessError, pd.errors.ParserError,
+                  # A connection cut in the middle of a chunked response, or a proxy's
+                  # garbled reply, raises http.client's own errors.
+                  http.client.HTTPException,
+                  # zipfile raises NotImplementedError for a damaged header's "version", and
+                  # a huge number in a placed file overflows when converted.
+                  NotImplementedError, OverflowError)
 
 
 def _cached_frames(cache: Path, contents: dict[str, bytes], description: str) -> MovieLens:
@@ -478,6 +510,11 @@ def load_movielens(
             "load_movielens('100k')."
         )
     data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataUnavailableError(
+            f"The data directory {data_dir} is a file. Pass a folder as data_dir=..., or set "
+            f"the environment variable {DATA_DIR_ENVIRONMENT_VARIABLE} to one."
+        )
     cache = data_dir / CACHE_FOLDER
 
     contents = _read_cache(cache)
@@ -485,6 +522,8 @@ def load_movielens(
         return _frames_from_canonical_bytes(contents)
 
     failures = []
+    if cache.exists():
+        failures.append(f"  - the cache {cache}: incomplete, damaged or unreadable (see above)")
     # Hand-placed files are read in place, so they work even from a folder this user cannot
     # write to (say, one an administrator filled for a workshop); only downloads need a
     # writable folder for their scratch files.

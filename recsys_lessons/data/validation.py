@@ -53,6 +53,21 @@ def check_interactions(
                 f"them first, for example frame.dropna(subset=[{column!r}])."
             )
         values = frame[column]
+        if column == "rating" and not pd.api.types.is_numeric_dtype(values):
+            # Text ratings would be parsed later, and "nan", "inf" or "four" would become NaN,
+            # infinity or a bare conversion error deep inside a model. (Numbers among them
+            # are checked below, with every column's.)
+            texts = values[values.map(lambda value: isinstance(value, str))]
+            numbers = pd.to_numeric(texts, errors="coerce").astype(float)
+            unusable = numbers.isna() | np.isinf(numbers)
+            if unusable.any():
+                raise ValueError(
+                    f"{name} has {int(unusable.sum())} rating(s) that are not finite numbers, "
+                    f"e.g. {texts[unusable].iloc[0]!r}. Convert the column to numbers and drop "
+                    "or correct those rows, for example "
+                    "frame['rating'] = pd.to_numeric(frame['rating'], errors='coerce') and then "
+                    "frame.dropna(subset=['rating'])."
+                )
         if values.dtype == object:
             # Numbers in a column of Python objects (read from JSON, or mixed with text)
             # become floats later, so an infinity among them would slip through unseen.
