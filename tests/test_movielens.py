@@ -101,14 +101,14 @@ def test_grouplens_format_gives_identical_canonical_frames(tmp_path, movielens):
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(movielens, name))
 
 
-def test_grouplens_download_is_verified_and_renamed(tmp_path, movielens, monkeypatch):
+def test_grouplens_download_is_verified_and_renamed(tmp_path, movielens):
     source = tmp_path / "served.zip"
     _grouplens_zip_from(movielens, source)
     target = tmp_path / "data"
     target.mkdir()
-    monkeypatch.setattr(movielens_module, "GROUPLENS_URL", source.as_uri())
-    # The rebuilt zip is not GroupLens's file, so its MD5 differs: the download is rejected,
-    # no partial file remains, and the loader moves on to the next source.
+    # The rebuilt zip is not GroupLens's file, so its MD5 differs: the download is rejected
+    # and no partial file remains (that the loader then moves on to the next source is
+    # test_network_errors_are_caught_per_source's subject).
     with pytest.raises(ValueError, match="MD5"):
         movielens_module._download(source.as_uri(), target / "ml-100k.zip", "0" * 32)
     assert list(target.iterdir()) == []
