@@ -6,7 +6,9 @@ test needs the GroupLens website, which CI machines may not reach.
 
 import hashlib
 import http.client
+import os
 import shutil
+import time
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -342,3 +344,21 @@ def test_a_data_directory_that_is_a_file_or_a_dangling_link_is_named(tmp_path):
 def test_movielens_objects_compare_without_an_error(movielens):
     assert movielens == movielens
     assert movielens != load_movielens("100k")
+
+
+def test_scratch_folders_of_killed_downloads_are_removed(tmp_path, monkeypatch):
+    def refuse(work_dir):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
+    monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
+    killed, running = tmp_path / ".download-killed", tmp_path / ".download-running"
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "ml-100k.zip.part").write_bytes(b"half a download")
+    two_hours_ago = time.time() - 7200
+    os.utime(killed, (two_hours_ago, two_hours_ago))
+    with pytest.raises(DataUnavailableError):
+        load_movielens(data_dir=tmp_path)
+    # The old one was left by a killed process; the recent one may be another's download.
+    assert not killed.exists() and running.exists()

@@ -34,9 +34,11 @@ import io
 import lzma
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -467,6 +469,25 @@ _SOURCE_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile, urllib.erro
                   NotImplementedError, OverflowError)
 
 
+#: Scratch folders of downloads older than this were left by a killed process.
+STALE_DOWNLOAD_SECONDS = 3600
+
+
+def _remove_stale_downloads(data_dir: Path) -> None:
+    """Remove the scratch folders of downloads killed mid-way (SIGKILL leaves them behind).
+
+    Only folders an hour old or more are removed, so a download running now in another
+    process keeps its own.
+    """
+    cutoff = time.time() - STALE_DOWNLOAD_SECONDS
+    for folder in data_dir.glob(".download-*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+        except OSError:  # Another process removed it first, or it is not ours to remove.
+            continue
+
+
 def _cached_frames(cache: Path, contents: dict[str, bytes], description: str) -> MovieLens:
     """Cache verified contents and return them as frames; a failed cache write only warns.
 
@@ -543,6 +564,7 @@ def load_movielens(
             failures.append(f"  - downloads: {error}")
             download = False
     if download:
+        _remove_stale_downloads(data_dir)
         for description, fetch in [("the GroupLens website", _fetch_grouplens),
                                    ("the Python package index mirror", _fetch_mirror)]:
             with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as work_dir:
