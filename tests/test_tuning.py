@@ -127,18 +127,29 @@ def test_validation_split_rejects_an_unknown_protocol(ratings):
 # ----------------------------------------------------------------------------- searches
 
 
+def random_search_by_hand(model_class, space, ratings, n_trials, seed, k=10,
+                          metric="ndcg@10", protocol="stratified"):
+    """(value of the one parameter, validation score) per trial, computed from scratch.
+
+    The same draws as random_search, each model fitted on the fit part of the validation
+    split of `protocol` and scored on its validation part.
+    """
+    (name,) = space
+    fit_part, validation = validation_split(ratings, protocol, seed=seed)
+    rng = np.random.default_rng(seed)
+    by_hand = []
+    for _ in range(n_trials):
+        parameters = sample_parameters(space, rng)
+        model = model_class(**parameters).fit(fit_part)
+        by_hand.append((parameters[name],
+                        evaluate_ranking(model, fit_part, validation, k=k)[metric]))
+    return by_hand
+
+
 def test_random_search_is_the_loop_written_by_hand(ratings):
     space = {"regularization": Real(1, 500, log=True)}
     result = random_search(EASE(), space, ratings, n_trials=4, seed=7)
-    # From scratch: the same draws, each model fitted on the fit part, scored on validation.
-    fit_part, validation = validation_split(ratings, seed=7)
-    rng = np.random.default_rng(7)
-    by_hand = []
-    for _ in range(4):
-        parameters = sample_parameters(space, rng)
-        model = EASE(**parameters).fit(fit_part)
-        by_hand.append((parameters["regularization"],
-                        evaluate_ranking(model, fit_part, validation, k=10)["ndcg@10"]))
+    by_hand = random_search_by_hand(EASE, space, ratings, n_trials=4, seed=7)
     np.testing.assert_allclose(result.trials[["regularization", "ndcg@10"]].to_numpy(), by_hand)
     assert list(result.trials.columns) == ["trial", "regularization", "ndcg@10", "seconds"]
     best = int(np.argmax([value for _, value in by_hand]))
@@ -247,16 +258,10 @@ def test_another_metric_and_the_leave_one_out_protocol(ratings):
     result = random_search(ItemKNN(), space, ratings, n_trials=3, metric="hit_rate@5",
                            protocol="leave_one_out", seed=0)
     assert list(result.trials.columns) == ["trial", "k", "hit_rate@5", "seconds"]
-    # From scratch: each user's latest row held out, the same draws, scored by hit rate at 5.
-    # A search that carved a stratified split instead would score other validation rows.
-    fit_part, validation = validation_split(ratings, "leave_one_out", seed=0)
-    rng = np.random.default_rng(0)
-    by_hand = []
-    for _ in range(3):
-        parameters = sample_parameters(space, rng)
-        model = ItemKNN(**parameters).fit(fit_part)
-        by_hand.append((parameters["k"],
-                        evaluate_ranking(model, fit_part, validation, k=5)["hit_rate@5"]))
+    # Each user's latest row held out, scored by hit rate at 5: a search that carved a
+    # stratified split instead would score other validation rows.
+    by_hand = random_search_by_hand(ItemKNN, space, ratings, n_trials=3, seed=0, k=5,
+                                    metric="hit_rate@5", protocol="leave_one_out")
     np.testing.assert_allclose(result.trials[["k", "hit_rate@5"]].to_numpy(dtype=float), by_hand)
 
 
