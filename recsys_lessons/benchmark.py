@@ -82,8 +82,8 @@ def model_classes(names: list[str] | None = None) -> list[type]:
     return [getattr(models, known[name.lower()]) for name in names]
 
 
-def check_benchmark_arguments(names: list[str] | None, k: int, protocol: str) -> None:
-    """ValueError for a protocol, k or model name `run_benchmark` cannot use."""
+def check_benchmark_arguments(names: list[str] | None, k: int, protocol: str) -> list[type]:
+    """The model classes to run, or ValueError for a protocol, k or name they cannot use."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
     _check_k(k)
@@ -94,7 +94,7 @@ def check_benchmark_arguments(names: list[str] | None, k: int, protocol: str) ->
                       f"{LEAVE_ONE_OUT_NEGATIVES} negatives)" if protocol == "leave-one-out"
                       else f"{limit} items in MovieLens 100K")
         raise ValueError(f"k={k} is more than the {candidates}; pass a smaller k, e.g. 10.")
-    model_classes(names)
+    return model_classes(names)
 
 
 def run_benchmark(
@@ -102,8 +102,7 @@ def run_benchmark(
 ) -> pd.DataFrame:
     """Fit, recommend and evaluate each model; one row per model."""
     # Checked before anything trains: a Keras model can take minutes to fit.
-    check_benchmark_arguments(names, k, protocol)
-    classes = model_classes(names)
+    classes = check_benchmark_arguments(names, k, protocol)
     ratings = load_movielens("100k").ratings
     if protocol == "standard":
         train, test = stratified_split(ratings, test_size=STANDARD_TEST_SIZE, seed=STANDARD_SEED)
