@@ -116,7 +116,8 @@ def write_student_copies(
         if changed:
             raise FileExistsError(
                 f"{output_folder} already holds {len(changed)} lesson(s) that differ from a "
-                f"fresh student copy, perhaps with a learner's answers: {', '.join(changed)}. "
+                f"fresh student copy (a learner's answers, or a lesson changed since): "
+                f"{', '.join(changed)}. "
                 "Nothing was written. Pass another folder, or add --force (overwrite=True) "
                 "to replace them."
             )
