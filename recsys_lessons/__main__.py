@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         cache = default_data_dir() / CACHE_FOLDER
         # The loader only warns when it cannot write its cache; say so here as well.
-        where = (f"cached in {cache}" if _read_cache(cache) is not None
+        where = (f"cached in {cache}" if _read_cache(cache, quiet=True) is not None
                  else f"not cached: {cache} could not be written")
         print(f"{movielens} loaded and verified in {seconds:.3f} s; {where}")
     elif arguments.command == "student-copies":

@@ -87,13 +87,14 @@ def check_benchmark_arguments(names: list[str] | None, k: int, protocol: str) ->
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
     _check_k(k)
-    # A list longer than the candidates holds every candidate: HR@k would be 1 for any model.
+    # A list as long as the candidates holds every candidate: HR@k would be 1 for any model.
     limit = LEAVE_ONE_OUT_NEGATIVES + 1 if protocol == "leave-one-out" else MOVIELENS_ITEMS
-    if k > limit:
+    if k >= limit:
         candidates = (f"{limit} candidates per user (the held-out item and "
                       f"{LEAVE_ONE_OUT_NEGATIVES} negatives)" if protocol == "leave-one-out"
                       else f"{limit} items in MovieLens 100K")
-        raise ValueError(f"k={k} is more than the {candidates}; pass a smaller k, e.g. 10.")
+        raise ValueError(f"k={k} is not fewer than the {candidates}, so every list would hold "
+                         "them all; pass a smaller k, e.g. 10.")
     return model_classes(names)
 
 

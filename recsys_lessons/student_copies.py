@@ -71,8 +71,9 @@ def write_student_copies(
     notebook_folder, output_folder = Path(notebook_folder), Path(output_folder)
     if not notebook_folder.is_dir():
         raise FileNotFoundError(
-            f"The lessons' folder {notebook_folder} is not a folder. Run this from the course "
-            "checkout, or pass the folder that holds the lessons with --notebooks."
+            f"The lessons' folder {notebook_folder} does not exist or is not a folder. Run this "
+            "from the course checkout, or pass the folder that holds the lessons with "
+            "--notebooks."
         )
     notebooks = sorted(notebook_folder.glob("*.ipynb"))
     if not notebooks:
@@ -110,6 +111,15 @@ def write_student_copies(
                 f"`git checkout -- {path.as_posix()}` and run this again. Nothing was written."
             ) from None
         texts[path.name] = json.dumps(student_copy(notebook), indent=1, ensure_ascii=False) + "\n"
+    # Nothing can replace a folder or another non-file under a lesson's name, not even
+    # --force: refusing first keeps the copies from being written only in part.
+    blocked = [name for name in texts if (output_folder / name).exists()
+               and not (output_folder / name).is_file()]
+    if blocked:
+        raise FileExistsError(
+            f"{output_folder} holds something other than a file under the name(s) "
+            f"{', '.join(blocked)}; move it away and run this again. Nothing was written."
+        )
     if not overwrite:
         changed = [name for name, text in texts.items()
                    if _differs(output_folder / name, text.encode("utf-8"))]
@@ -138,5 +148,5 @@ def _differs(target: Path, content: bytes) -> bool:
         return False
     try:
         return target.read_bytes() != content
-    except OSError:  # A folder or a broken link under a lesson's name: not ours to replace.
+    except OSError:  # A broken link under a lesson's name: not ours to replace unasked.
         return True

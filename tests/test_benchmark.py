@@ -195,8 +195,8 @@ def test_record_command_refuses_another_k_before_training(capsys, monkeypatch):
 
 @pytest.mark.parametrize(("arguments", "message"), [
     # A list longer than the 100 candidates would hold every one of them: HR@k = 1.
-    (["--protocol", "leave-one-out", "--k", "101"], "k=101 is more than the 100 candidates"),
-    (["--k", "1683"], "k=1683 is more than the 1682 items"),
+    (["--protocol", "leave-one-out", "--k", "100"], "k=100 is not fewer than the 100 candidates"),
+    (["--k", "1682"], "k=1682 is not fewer than the 1682 items"),
     (["--models", "Popularity", "popularity"],
      r"named more than once: \['Popularity', 'popularity'\]"),
     (["--models", "NoSuchModel"], "Unknown model"),

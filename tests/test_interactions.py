@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,6 +120,14 @@ def test_a_plain_list_keeps_each_ids_type():
         IdMap([1, np.nan, 2])
     assert IdMap([3, 1, 2]).ids.tolist() == [1, 2, 3]
     assert IdMap(item for item in ["b", "a"]).ids.tolist() == ["a", "b"]
+    assert IdMap(pd.array([3, 1], dtype="Int64")).ids.tolist() == [1, 3]
+    # A column name, or a table from double brackets, is not a list of ids.
+    frame = pd.DataFrame({"user_id": [1, 2]})
+    for wrong in ("user_id", frame[["user_id"]], {"user_id": [1, 2]}):
+        with pytest.raises(TypeError, match=r"pass e.g. frame\['user_id'\]"):
+            IdMap(wrong, "user_id")
+    with pytest.raises(TypeError, match="one-dimensional"):
+        IdMap(np.array([[1, 2], [3, 4]]), "user_id")
 
 
 def test_unknown_modes_and_indices_out_of_range_are_refused():
@@ -131,12 +141,18 @@ def test_unknown_modes_and_indices_out_of_range_are_refused():
     with pytest.raises(IndexError, match=r"got \[3\]"):
         users.to_ids([3])
     assert users.to_ids(masked[masked >= 0]).tolist() == [20]
+    # A boolean mask selects ids, as numpy indexing does, whatever the number of ids.
+    assert IdMap([10]).to_ids(np.array([True])).tolist() == [10]
 
 
 @pytest.mark.parametrize("text", ["nan", "inf", "four"])
 def test_a_text_rating_that_is_not_a_finite_number_is_named(text):
     frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "rating": ["4", text]})
     with pytest.raises(ValueError, match=f"not finite numbers, e.g. '{text}'"):
+        interaction_matrix(frame, values="rating")
+    # Infinity as a Decimal, as some database drivers return it, is named too.
+    frame["rating"] = pd.Series([Decimal("4"), Decimal("Infinity")], dtype=object)
+    with pytest.raises(ValueError, match="1 infinite value"):
         interaction_matrix(frame, values="rating")
     # Text that does read as numbers is fine, as before.
     frame["rating"] = ["4", "5"]

@@ -291,6 +291,16 @@ def test_a_damaged_zip_header_does_not_hide_the_folder_beside_it(tmp_path, monke
     def damaged(path):
         raise NotImplementedError("zip file version 12.2")  # What zipfile says of such a header.
 
+    def failing_without_a_message(path):
+        raise NotImplementedError
+
+    # Every failure in the final message names its kind, even one without a message.
+    monkeypatch.setattr(movielens_module, "_read_grouplens_zip", failing_without_a_message)
+    monkeypatch.setattr(movielens_module, "_read_grouplens_folder", failing_without_a_message)
+    with pytest.raises(DataUnavailableError, match="ml-100k.zip: NotImplementedError\n"):
+        load_movielens(data_dir=tmp_path, download=False)
+    monkeypatch.undo()
+
     monkeypatch.setattr(movielens_module, "_read_grouplens_zip", damaged)
     loaded = load_movielens(data_dir=tmp_path, download=False)
     pd.testing.assert_frame_equal(loaded.ratings, movielens.ratings)
@@ -332,12 +342,15 @@ def test_a_data_directory_that_is_a_file_or_a_dangling_link_is_named(tmp_path):
     a_file.write_text("not a folder")
     with pytest.raises(DataUnavailableError, match="a-file is a file"):
         load_movielens(data_dir=a_file)
-    # A hand-placed link to a file that is gone (an unmounted share) is reported, not skipped.
     try:
-        (tmp_path / "ml-100k.zip").symlink_to(tmp_path / "gone.zip")
+        (tmp_path / "data").symlink_to(tmp_path / "unmounted")
     except OSError:
         pytest.skip("this system does not allow symbolic links")
-    with pytest.raises(DataUnavailableError, match="ml-100k.zip: .*No such file"):
+    with pytest.raises(DataUnavailableError, match="data is a link to .*unmounted, which does not"):
+        load_movielens(data_dir=tmp_path / "data")
+    # A hand-placed link to a file that is gone (an unmounted share) is reported, not skipped.
+    (tmp_path / "ml-100k.zip").symlink_to(tmp_path / "gone.zip")
+    with pytest.raises(DataUnavailableError, match="ml-100k.zip: FileNotFoundError: .*No such"):
         load_movielens(data_dir=tmp_path, download=False)
 
 
@@ -352,13 +365,18 @@ def test_scratch_folders_of_killed_downloads_are_removed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
     monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
-    killed, running = tmp_path / ".download-killed", tmp_path / ".download-running"
-    for folder in (killed, running):
-        folder.mkdir()
-        (folder / "ml-100k.zip.part").write_bytes(b"half a download")
+    prefix = movielens_module.DOWNLOAD_FOLDER_PREFIX
+    killed, running = tmp_path / f"{prefix}killed", tmp_path / f"{prefix}running"
+    # Someone's own folder with a similar name, as old as the killed download's.
+    someone_elses = tmp_path / ".download-notes"
     two_hours_ago = time.time() - 7200
-    os.utime(killed, (two_hours_ago, two_hours_ago))
+    for folder in (killed, running, someone_elses):
+        folder.mkdir()
+        (folder / "file").write_bytes(b"half a download")
+        os.utime(folder, (two_hours_ago, two_hours_ago))
+    # A download still running makes its file grow, though its folder's time stays old.
+    for path in (killed / "file", someone_elses / "file"):
+        os.utime(path, (two_hours_ago, two_hours_ago))
     with pytest.raises(DataUnavailableError):
         load_movielens(data_dir=tmp_path)
-    # The old one was left by a killed process; the recent one may be another's download.
-    assert not killed.exists() and running.exists()
+    assert not killed.exists() and running.exists() and someone_elses.exists()

@@ -122,7 +122,7 @@ def test_command_line_mistakes_are_usage_errors(tmp_path, capsys):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
     for arguments, message in [
-        ([str(tmp_path / "out"), "--notebooks", str(tmp_path / "nowhere")], "is not a folder"),
+        ([str(tmp_path / "out"), "--notebooks", str(tmp_path / "nowhere")], "does not exist"),
         ([str(a_file), "--notebooks", str(LESSONS)], "is a file; pass a folder"),
         ([str(LESSONS), "--notebooks", str(LESSONS)], "would replace the lessons"),
     ]:
@@ -150,6 +150,18 @@ def test_a_learners_answers_are_never_replaced_without_force(tmp_path, capsys):
     # With --force the fresh copy replaces it.
     assert main(["student-copies", str(student), "--notebooks", str(LESSONS), "--force"]) == 0
     assert "my answers" not in answered.read_text(encoding="utf-8")
+    # Running again over identical copies needs no --force.
+    assert len(write_student_copies(LESSONS, student)) == len(untouched)
+
+
+def test_a_folder_under_a_lessons_name_stops_everything_even_with_force(tmp_path):
+    student = tmp_path / "student"
+    (student / "02_content_based.ipynb").mkdir(parents=True)
+    # Refused before anything is written, so the copies are never written only in part.
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="02_content_based.ipynb; move it away"):
+            write_student_copies(LESSONS, student, overwrite=overwrite)
+        assert [path.name for path in student.iterdir()] == ["02_content_based.ipynb"]
 
 
 def test_a_copy_never_writes_through_to_a_lesson(tmp_path):

