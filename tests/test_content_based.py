@@ -267,6 +267,12 @@ def test_genres_must_be_lists():
         fitted(items=ITEMS.assign(genres=ITEMS["genres"].map("|".join)))
 
 
+def test_items_table_with_a_row_without_an_item_id():
+    nameless = ITEMS.iloc[:1].assign(item_id=np.nan)
+    with pytest.raises(ValueError, match=r"items has 1 row\(s\) without an item_id"):
+        fitted(items=pd.concat([ITEMS, nameless]))
+
+
 def test_items_table_with_a_repeated_item():
     with pytest.raises(ValueError, match="more than once"):
         fitted(items=pd.concat([ITEMS, ITEMS.iloc[:1]]))

@@ -176,6 +176,11 @@ class ContentBased(Recommender):
                 f"ContentBased needs {list(ITEM_COLUMNS)}, genres being a list of genre names "
                 "per item, as in load_movielens('100k').items."
             )
+        if items["item_id"].isna().any():
+            raise ValueError(
+                f"{source} has {int(items['item_id'].isna().sum())} row(s) without an item_id; "
+                "drop them first, for example items.dropna(subset=['item_id'])."
+            )
         if items["item_id"].duplicated().any():
             repeated = items.loc[items["item_id"].duplicated(), "item_id"].iloc[0]
             raise ValueError(
