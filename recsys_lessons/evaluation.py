@@ -285,10 +285,21 @@ def evaluate_ranking(
     check_interactions(test, name="test")
     _check_disjoint(train, test)
     relevant = _relevant_rows(test, relevance_threshold)
+    if relevant.empty:
+        raise ValueError(
+            f"no test row has a rating >= relevance_threshold ({relevance_threshold}), so "
+            "there is nothing to evaluate; lower the threshold or check test's ratings."
+        )
+    users = pd.unique(relevant["user_id"])
     if protocol == "full":
-        users = pd.unique(relevant["user_id"])
         if not model.supports_unknown_users:
             users = users[model.user_map_.to_index(users, unknown="mask") >= 0]
+        if len(users) == 0:
+            raise ValueError(
+                f"none of the {relevant['user_id'].nunique()} test users is known to "
+                f"{type(model).__name__} (none has a row in the data it was fitted on), so "
+                "there is nothing to evaluate; fit it on the train part of the same split."
+            )
         recommendations = model.recommend(users, k=k, exclude_seen=True)
         return ranking_metrics(
             recommendations, relevant[relevant["user_id"].isin(users)], k, per_user=per_user
@@ -296,6 +307,9 @@ def evaluate_ranking(
 
     # Test rows below the relevance threshold are not cases, but the user did rate those
     # items, so they must not be drawn as negatives either: they join the excluded rows.
+    if not model.supports_unknown_users:
+        # Checked once per user here, so the error names users, not their 100 candidate rows.
+        model.user_map_.to_index(users)
     rated = train
     if relevance_threshold is not None:
         rated = pd.concat([train, test[~(test["rating"] >= relevance_threshold)]])
@@ -395,6 +409,7 @@ def bootstrap_interval(
     return the (1 − confidence)/2 and (1 + confidence)/2 quantiles of those means. It says how
     much the mean would move with another sample of users of the same kind.
     """
+    _check_one_value_per_user(values, "values")
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or len(values) < 2 or not np.isfinite(values).all():
         raise ValueError("values must be a 1-D array of at least two finite per-user values.")
@@ -419,10 +434,22 @@ def paired_comparison(
     on user_id). Returns the mean difference d̄ = mean(first − second), a bootstrap confidence
     interval of d̄ and the two-sided p-value of the paired t-test (scipy's `ttest_rel`). Pairing
     matters: both models are scored on the same users, so the differences vary much less
-    than the values themselves.
+    than the values themselves. When every difference is 0 the two models cannot be told
+    apart and the p-value is 1 (the t statistic itself would be 0 / 0).
     """
     from scipy.stats import ttest_rel
 
+    _check_one_value_per_user(first, "first")
+    _check_one_value_per_user(second, "second")
+    if (isinstance(first, pd.Series) and isinstance(second, pd.Series)
+            and not first.index.equals(second.index)):
+        # np.asarray below pairs values by position, so two Series in different user orders
+        # would compare one user's value with another's.
+        raise ValueError(
+            "first and second are Series indexed by different users, or by the same users in "
+            "a different order, so their values would be paired by position with the wrong "
+            "users. Align them first, e.g. second = second.reindex(first.index)."
+        )
     first = np.asarray(first, dtype=float)
     second = np.asarray(second, dtype=float)
     if first.shape != second.shape:
@@ -436,5 +463,18 @@ def paired_comparison(
         "mean_difference": float(differences.mean()),
         "ci_low": low,
         "ci_high": high,
-        "p_value": float(ttest_rel(first, second).pvalue),
+        "p_value": 1.0 if not differences.any() else float(ttest_rel(first, second).pvalue),
     }, name="paired comparison")
+
+
+def _check_one_value_per_user(values, name: str) -> None:
+    """Refuse a Series that repeats a user: its rows are not independent draws of users."""
+    if isinstance(values, pd.Series) and values.index.has_duplicates:
+        repeated = values.index[values.index.duplicated()][0]
+        raise ValueError(
+            f"{name} holds several values for the same user (e.g. {repeated!r}), such as the "
+            "per-case rows of evaluate_ranking(..., protocol='sampled', per_user=True) on a "
+            "split that holds out several items per user. A user's cases are not independent, "
+            "so resampling them as if they were would give too narrow an interval. Average "
+            f"them per user first: {name}.groupby(level=0).mean()."
+        )

@@ -398,6 +398,17 @@ def _as_paired_arrays(first, second, first_name: str, second_name: str):
     return first, second
 
 
+def _as_paired_ratings(y_true, y_pred):
+    """The two rating arrays of RMSE and MAE, which an infinite rating would make infinite."""
+    true_ratings, predicted_ratings = _as_paired_arrays(y_true, y_pred, "y_true", "y_pred")
+    if not (np.isfinite(true_ratings).all() and np.isfinite(predicted_ratings).all()):
+        raise ValueError(
+            "y_true or y_pred contains an infinite value, which makes the error infinite; "
+            "check the model's predictions (a diverged fit?) and the test ratings."
+        )
+    return true_ratings, predicted_ratings
+
+
 def auc(y_true, y_score) -> float:
     """Area under the ROC curve for binary labels, computed as a Mann–Whitney U statistic.
 
@@ -429,7 +440,7 @@ def rmse(y_true, y_pred) -> float:
 
     where T is the set of test (user, item) pairs. Large errors weigh more than in MAE.
     """
-    true_ratings, predicted_ratings = _as_paired_arrays(y_true, y_pred, "y_true", "y_pred")
+    true_ratings, predicted_ratings = _as_paired_ratings(y_true, y_pred)
     return float(np.sqrt(np.mean((true_ratings - predicted_ratings) ** 2)))
 
 
@@ -440,7 +451,7 @@ def mae(y_true, y_pred) -> float:
 
     where T is the set of test (user, item) pairs.
     """
-    true_ratings, predicted_ratings = _as_paired_arrays(y_true, y_pred, "y_true", "y_pred")
+    true_ratings, predicted_ratings = _as_paired_ratings(y_true, y_pred)
     return float(np.mean(np.abs(true_ratings - predicted_ratings)))
 
 

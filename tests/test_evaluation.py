@@ -9,7 +9,13 @@ from recsys_lessons.evaluation import (
     evaluate_rating,
     ranking_metrics,
 )
-from recsys_lessons.models import BiasBaseline, GlobalMean, Popularity, RandomRecommender
+from recsys_lessons.models import (
+    BiasBaseline,
+    GlobalMean,
+    ItemKNN,
+    Popularity,
+    RandomRecommender,
+)
 from recsys_lessons.models.base import Recommender
 
 
@@ -187,6 +193,69 @@ def test_recommendations_for_other_ids_are_an_error_not_zeros():
     # 10.0 and 10 are the same id.
     float_items = recommendations.assign(user_id=[1, 2], item_id=[10.0, 11.0])
     assert ranking_metrics(float_items, test, k=1)["hit_rate@1"] == 1.0
+
+
+def test_paired_comparison_of_equal_values_has_p_value_one():
+    from recsys_lessons.evaluation import paired_comparison
+
+    values = np.array([1.0, 0.0, 0.5, 0.25])
+    same = paired_comparison(values, values.copy())
+    # All differences 0: nothing tells the two apart (the t statistic would be 0 / 0).
+    assert same["p_value"] == 1.0 and same["mean_difference"] == 0.0
+    assert same["ci_low"] == same["ci_high"] == 0.0
+
+
+def test_paired_comparison_refuses_series_of_different_user_orders():
+    from recsys_lessons.evaluation import paired_comparison
+
+    first = pd.Series([0.1, 0.9, 0.4, 0.6], index=[1, 2, 3, 4])
+    reordered = first.iloc[::-1]
+    with pytest.raises(ValueError, match=r"second.reindex\(first.index\)"):
+        paired_comparison(first, reordered)
+    # Aligned, the same values show no difference at all.
+    assert paired_comparison(first, reordered.reindex(first.index))["mean_difference"] == 0.0
+
+
+def test_interval_and_paired_test_refuse_several_cases_per_user(movielens):
+    from recsys_lessons.evaluation import paired_comparison
+
+    train, test = stratified_split(movielens.ratings, test_size=0.25, seed=0)
+    cases = {
+        name: evaluate_ranking(model.fit(train), train, test, protocol="sampled", per_user=True)
+        for name, model in (("popularity", Popularity()), ("bias", BiasBaseline()))
+    }
+    # The sampled protocol gives one row per held-out rating: several rows per user here.
+    assert cases["popularity"].index.has_duplicates
+    with pytest.raises(ValueError, match=r"groupby\(level=0\).mean\(\)"):
+        bootstrap_interval(cases["popularity"]["ndcg@10"])
+    with pytest.raises(ValueError, match="several values for the same user"):
+        paired_comparison(cases["popularity"]["ndcg@10"], cases["bias"]["ndcg@10"])
+    per_user = {name: table["ndcg@10"].groupby(level=0).mean() for name, table in cases.items()}
+    comparison = paired_comparison(per_user["popularity"], per_user["bias"])
+    assert comparison["ci_low"] <= comparison["mean_difference"] <= comparison["ci_high"]
+
+
+def test_nothing_to_evaluate_says_why(small_ratings):
+    train, test = stratified_split(small_ratings, seed=0)
+    model = Popularity().fit(train)
+    for protocol in ("full", "sampled"):
+        with pytest.raises(ValueError, match="no test row has a rating >= relevance_threshold"):
+            evaluate_ranking(model, train, test, protocol=protocol, relevance_threshold=99)
+    # Test users the model never saw: the error names that, not test or the threshold.
+    strangers = test.assign(user_id=test["user_id"] + 10_000)
+    with pytest.raises(ValueError, match="none of the .* test users is known to ItemKNN"):
+        evaluate_ranking(ItemKNN().fit(train), train, strangers)
+
+
+def test_sampled_protocol_names_unknown_users_once():
+    from recsys_lessons.data.interactions import UnknownIdError
+
+    train = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [10, 11, 12]})
+    catalog = pd.concat([train, pd.DataFrame({"user_id": [3] * 3, "item_id": [13, 14, 15]})])
+    model = ItemKNN().fit(catalog)
+    test = pd.DataFrame({"user_id": [8, 9], "item_id": [13, 14]})
+    with pytest.raises(UnknownIdError, match=r"2 unknown user_id\(s\), e.g. \[8, 9\]"):
+        evaluate_ranking(model, catalog, test, protocol="sampled", num_negatives=1)
 
 
 def test_bootstrap_needs_at_least_one_resample():

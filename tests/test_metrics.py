@@ -415,6 +415,10 @@ def test_rmse_and_mae_reject_bad_input():
         mae([1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="y_true has 2 values but y_pred has 1"):
         rmse([1, 2], [1])
+    # An infinite prediction (a diverged model) would give an infinite error, not a number.
+    for metric in (rmse, mae):
+        with pytest.raises(ValueError, match="infinite value"):
+            metric([1.0, 2.0], [1.0, np.inf])
 
 
 # --------------------------------------------------------------------------------------------
