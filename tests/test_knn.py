@@ -397,3 +397,15 @@ def test_defaults_are_filled_in_and_reported():
     assert fitted.parameters_["k"] == UserKNN.defaults["ratings"]["k"]
     assert fitted.parameters_["shrinkage"] == 100.0  # The Pearson similarities are shrunk.
     assert UserKNN().k is None  # What the learner passed is left as it was.
+
+
+@pytest.mark.parametrize("model_class", [ItemKNN, UserKNN])
+@pytest.mark.parametrize("zero", [0.0, "0"])
+def test_a_rating_of_zero_is_refused_in_rating_mode(model_class, zero):
+    # Rating mode reads "rated" from the non-zero entries, so a 0 would look unrated. A 0
+    # written as text is the same rating and must be caught too.
+    ratings = load_toy_ratings("explicit")
+    ratings = ratings.astype({"rating": object})
+    ratings.loc[ratings.index[0], "rating"] = zero
+    with pytest.raises(ValueError, match=r"found 1 rating\(s\) of 0.*Shift the scale"):
+        model_class(implicit=False).fit(ratings)

@@ -182,3 +182,38 @@ def test_popularity_cold_start_matches_the_most_popular_items():
     top = ratings.groupby("item_id").size().sort_values(ascending=False, kind="stable")
     recommendations = Popularity().fit(ratings).recommend(["a new user"], k=3)
     assert recommendations["score"].tolist() == top.head(3).tolist()
+
+
+# The Keras models get their ratings through the same Recommender.fit; two more fits of each
+# would add about a minute to the suite, so these checks run on the others.
+NUMPY_MODELS = pytest.mark.parametrize(
+    "model_class",
+    [cls for cls in ALL_MODELS
+     if cls.__module__.rsplit(".", 1)[-1] not in {"ncf", "multitask", "sequential"}],
+    ids=lambda cls: cls.__name__,
+)
+
+
+@NUMPY_MODELS
+def test_ratings_written_as_text_fit_the_same_model(model_class, train):
+    # check_interactions accepts text that reads as numbers. On a 1-10 scale, text would compare
+    # "10" < "9", so every model must see the numbers, not the text.
+    numbers = train.assign(rating=train["rating"] * 2)
+    text = numbers.assign(rating=numbers["rating"].astype(int).astype(str))
+    expected = make_model(model_class, numbers).fit(numbers)
+    got = make_model(model_class, text).fit(text)
+    users, items = numbers["user_id"], numbers["item_id"]
+    np.testing.assert_allclose(got.score(users, items), expected.score(users, items), rtol=1e-6)
+    if isinstance(got, RatingPredictor):
+        assert got.rating_range_ == expected.rating_range_ == (2.0, 10.0)
+
+
+@MODELS
+def test_ids_must_be_one_dimensional(model_class, fitted, train):
+    model = fitted[model_class]
+    user, item = train["user_id"].iloc[0], train["item_id"].iloc[0]
+    with pytest.raises(ValueError, match=r"item_ids must be one-dimensional, got shape \(2, 1\)"):
+        model.score([user, user], [[item], [item]])
+    if isinstance(model, RatingPredictor):
+        with pytest.raises(ValueError, match=r"user_ids must be one-dimensional"):
+            model.predict([[user, user]], [item, item])

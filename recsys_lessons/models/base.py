@@ -103,6 +103,7 @@ class Recommender:
                     "interactions alone: frame.drop(columns='rating')."
                 )
         check_interactions(ratings, name="ratings", columns=columns)
+        ratings = _with_numeric_ratings(ratings)
         self.user_items_, self.user_map_, self.item_map_ = interaction_matrix(ratings)
         self._fit(ratings)
         return self
@@ -147,9 +148,7 @@ class Recommender:
         return scores
 
     def _user_indices(self, user_ids) -> np.ndarray:
-        user_ids = np.atleast_1d(np.asarray(user_ids))
-        if user_ids.ndim != 1:
-            raise ValueError(f"user_ids must be one-dimensional, got shape {user_ids.shape}.")
+        user_ids = _one_dimensional(user_ids, "user_ids")
         unknown = "mask" if self.supports_unknown_users else "raise"
         return self.user_map_.to_index(user_ids, unknown=unknown)
 
@@ -175,7 +174,7 @@ class Recommender:
         `UnknownIdError`, unless the model documents a fallback for them.
         """
         self._check_fitted()
-        item_ids = np.atleast_1d(np.asarray(item_ids))
+        item_ids = _one_dimensional(item_ids, "item_ids")
         user_indices = self._user_indices(user_ids)
         if len(user_indices) != len(item_ids):
             raise ValueError(
@@ -264,7 +263,8 @@ class RatingPredictor(Recommender):
 
     def fit(self, ratings: pd.DataFrame) -> RatingPredictor:
         super().fit(ratings)
-        self.rating_range_ = (float(ratings["rating"].min()), float(ratings["rating"].max()))
+        values = _with_numeric_ratings(ratings)["rating"]
+        self.rating_range_ = (float(values.min()), float(values.max()))
         return self
 
     def _predict_known(self, user_indices: np.ndarray, item_indices: np.ndarray) -> np.ndarray:
@@ -283,8 +283,8 @@ class RatingPredictor(Recommender):
     def predict(self, user_ids, item_ids) -> np.ndarray:
         """Predicted ratings r̂_ui for paired user and item ids."""
         self._check_fitted()
-        user_ids = np.atleast_1d(np.asarray(user_ids))
-        item_ids = np.atleast_1d(np.asarray(item_ids))
+        user_ids = _one_dimensional(user_ids, "user_ids")
+        item_ids = _one_dimensional(item_ids, "item_ids")
         if len(user_ids) != len(item_ids):
             raise ValueError(
                 f"user_ids and item_ids are paired and must have the same length; got "
@@ -302,3 +302,23 @@ class RatingPredictor(Recommender):
 
 
 __all__ = ["IdMap", "NotFittedError", "RatingPredictor", "Recommender", "UnknownIdError"]
+
+
+def _with_numeric_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
+    """ratings with its rating column as float64, when it holds numbers in another form.
+
+    `check_interactions` accepts ratings written as text ("4"), Decimals or categories when
+    they read as finite numbers. Left as they are, min() and max() would compare text ("10" <
+    "9"), == 0 would miss "0" and mean() would fail, so every model gets plain floats.
+    """
+    if "rating" not in ratings.columns or ratings["rating"].dtype.kind in "biuf":
+        return ratings
+    return ratings.assign(rating=ratings["rating"].to_numpy(dtype=np.float64))
+
+
+def _one_dimensional(ids, name: str) -> np.ndarray:
+    """ids as a 1-D array (one id becomes a list of one), or a ValueError naming the shape."""
+    ids = np.atleast_1d(np.asarray(ids))
+    if ids.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {ids.shape}.")
+    return ids
