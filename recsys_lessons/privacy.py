@@ -35,6 +35,15 @@ The trade-off
 Both defences are private at the user level, and everything is seeded. One honest caveat
 holds throughout: the item catalogue (which items exist) is treated as public, as a film list
 is; only who interacted with what is protected.
+
+Seeds and real releases
+    A seed makes the noise reproducible, which a course needs, and also undoes the privacy:
+    whoever knows the seed (the default, 0, is in every signature) can draw the same noise and
+    subtract it, recovering the exact counts or gradients. A real release must draw its noise
+    from a secret source: pass ``random_state=None`` (``seed=None``) for fresh entropy from
+    the operating system. Production libraries go further still, with a cryptographically
+    secure generator and noise sampling that resists attacks on floating-point arithmetic
+    (Mironov 2012); numpy's generator is neither.
 """
 
 from __future__ import annotations
@@ -362,7 +371,7 @@ def laplace_popularity(
     interactions: pd.DataFrame,
     epsilon: float,
     max_items_per_user: int = 20,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> pd.Series:
     """Item popularity counts released with user-level ε-differential privacy.
 
@@ -371,7 +380,9 @@ def laplace_popularity(
     where c_i counts the users of item i after each user is clipped to at most Δ interactions
     (see `clip_interactions_per_user`). The noisy counts may be negative or fractional;
     rounding them or clipping them at 0 is post-processing and keeps the guarantee. The
-    catalogue (the items of `interactions`) is treated as public.
+    catalogue (the items of `interactions`) is treated as public. `seed` seeds the clipping
+    and the noise; a known seed undoes the privacy, so a real release passes None (see "Seeds
+    and real releases" above).
 
     Returns a Series of ĉ_i indexed by item_id, named "noisy_count".
     """
@@ -421,7 +432,8 @@ class DPPopularity(Popularity):
         large Δ keeps all data but needs more noise. On MovieLens 100K's training split
         the median user has 49 ratings.
     delta: None for the Laplace mechanism, or δ for the Gaussian one.
-    random_state: seed of the clipping and of the noise.
+    random_state: seed of the clipping and of the noise. Anyone who knows it can subtract the
+        noise, so a real release passes None (see the module's "Seeds and real releases").
 
     Attributes
     ----------
@@ -549,6 +561,10 @@ def noise_multiplier_for_epsilon(
     """The smallest σ (to 0.1 %) for which `dp_sgd_epsilon` is at most `epsilon`.
 
     ε falls as σ grows, so a bisection on log σ finds it. ε = np.inf gives σ = 0.
+
+    As σ grows the RDP of every order falls to 0, so no σ certifies an ε at or below
+    log(1/δ) / (α_max − 1), with α_max the largest of `orders`: such an ε is refused, with the
+    way out (more orders, or a larger δ).
     """
     epsilon = check_epsilon(epsilon)
     if math.isinf(epsilon):
@@ -557,11 +573,18 @@ def noise_multiplier_for_epsilon(
     def spent(sigma):
         return dp_sgd_epsilon(sigma, sampling_rate, steps, delta, orders)
 
+    if spent(1e7) > epsilon:
+        largest_order = int(np.max(_check_orders(orders)))
+        floor = math.log(1 / delta) / (largest_order - 1)
+        raise ValueError(
+            f"No noise multiplier up to 1e7 reaches epsilon={epsilon}: with orders up to "
+            f"{largest_order} and delta={delta}, the accountant cannot certify an ε below about "
+            f"{floor:.4g}, however much noise is added. Pass more orders, e.g. "
+            "orders=range(2, 2001), or a larger delta."
+        )
     low, high = 1e-3, 1.0
     while spent(high) > epsilon:
         low, high = high, high * 2
-        if high > 1e7:
-            raise ValueError(f"No noise multiplier below 1e7 reaches epsilon={epsilon}.")
     while high / low > 1.001:
         middle = math.sqrt(low * high)
         low, high = (middle, high) if spent(middle) > epsilon else (low, middle)
@@ -753,7 +776,9 @@ class DPMatrixFactorization(Recommender):
         step (q = 1, no sampling).
     positive_weight: w, how much more an interaction counts than a non-interaction.
     user_factors: "shared" or "local", see above.
-    random_state: seed of the initial factors, the sampling and the noise.
+    random_state: seed of the initial factors, the sampling and the noise. Anyone who knows
+        it can subtract the noise, so a real release passes None (see the module's "Seeds and
+        real releases").
 
     How the defaults were chosen: on a validation split carved from the training part of
     MovieLens 100K's standard split, ``stratified_split(train, 0.25, seed=1)``, so that the

@@ -351,6 +351,23 @@ def test_noise_multiplier_for_epsilon_inverts_the_accountant():
     assert noise_multiplier_for_epsilon(np.inf, 0.1, 500, 1e-5) == 0
 
 
+def test_an_epsilon_below_the_accountants_floor_names_the_way_out():
+    # As σ grows every order's RDP falls to 0, leaving log(1/δ)/(α_max − 1): 0.1084 for orders
+    # up to 256 and δ = 1e-12, so ε = 0.1 cannot be certified however much noise is added.
+    with pytest.raises(ValueError, match=r"cannot certify an ε below about 0.1084.*more orders"):
+        noise_multiplier_for_epsilon(0.1, 0.27, 74, 1e-12)
+    sigma = noise_multiplier_for_epsilon(0.1, 0.27, 74, 1e-12, orders=range(2, 2001))
+    assert dp_sgd_epsilon(sigma, 0.27, 74, 1e-12, orders=range(2, 2001)) <= 0.1
+
+
+def test_a_secret_seed_gives_a_fresh_draw_of_noise():
+    # A known seed lets anyone subtract the noise; None draws it from the operating system.
+    ratings = make_ratings()
+    assert laplace_popularity(ratings, 1.0, seed=0).equals(laplace_popularity(ratings, 1.0, seed=0))
+    assert not laplace_popularity(ratings, 1.0, seed=None).equals(
+        laplace_popularity(ratings, 1.0, seed=None))
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
