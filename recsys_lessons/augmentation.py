@@ -138,6 +138,13 @@ def augment_sequences(
     integers from `first_user_id` (by default one above the largest of `ratings`) on,
     numbered in order, in the dtype of `ratings`' user_id; the timestamps are
     the positions 0, 1, 2, ... of each version, so the version is read in its new order.
+    With datetime timestamps, convert them to numbers before concatenating these rows with
+    `ratings`, e.g. ratings["timestamp"].astype("int64"), since one column cannot sort both.
+
+    Each version is a new user, so a model that draws negatives among a user's non-items may
+    draw an item the original user has but the version lost to crop or mask. And "reorder"
+    leaves a history unchanged when round(share · n) < 2 (n = 3 or 4 items at the default
+    share of 0.3); such a version is an exact copy, and it is kept.
     """
     check_interactions(ratings, columns=("user_id", "item_id", "timestamp"))
     if isinstance(methods, str):

@@ -219,6 +219,14 @@ def test_split_validation_partitions_each_user_and_keeps_one_training_item():
     np.testing.assert_array_equal(validation.getnnz(axis=1), expected)
 
 
+def test_a_fraction_that_holds_out_nothing_is_refused():
+    # Three items per user: round(0.1 · 3) = 0 for everyone, so early stopping would never run.
+    matrix = sparse.csr_matrix(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1 holds out nothing.*is 3\)"):
+        split_validation(matrix, 0.1, np.random.default_rng(0))
+    assert split_validation(matrix, 0.2, np.random.default_rng(0))[1].nnz == 4
+
+
 def test_split_validation_is_seeded_and_zero_fraction_holds_out_nothing():
     matrix = random_matrix()
     first = split_validation(matrix, 0.3, np.random.default_rng(1))[1]

@@ -335,6 +335,26 @@ def test_fit_needs_timestamps(train):
         GRU4Rec().fit(train.drop(columns="timestamp"))
 
 
+def test_timestamps_must_sort_as_times():
+    # As text, "10" sorts before "9"; datetimes mixed with numbers (augmented rows added to
+    # datetime ones) do not sort at all.
+    ratings = pd.DataFrame({"user_id": [1, 1, 1], "item_id": [1, 2, 3],
+                            "timestamp": ["9", "10", "100"]})
+    with pytest.raises(TypeError, match="numbers or datetimes; got dtype str"):
+        GRU4Rec(max_length=4, embedding_dim=4, epochs=1).fit(ratings)
+    mixed = ratings.astype({"timestamp": object})
+    mixed["timestamp"] = [pd.Timestamp("1998-01-01"), 1, 2]
+    with pytest.raises(TypeError, match=r"pd.to_numeric\(ratings\['timestamp'\]\)"):
+        SASRec(max_length=4, embedding_dim=4, epochs=1).fit(mixed)
+
+
+def test_histories_of_one_item_are_refused_rather_than_left_untrained():
+    ratings = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [10, 11, 12],
+                            "timestamp": [1, 2, 3]})
+    with pytest.raises(ValueError, match="no user in ratings has two or more interactions"):
+        SASRec(max_length=4, embedding_dim=4, epochs=1).fit(ratings)
+
+
 @pytest.mark.parametrize("model_class, parameters", [
     (GRU4Rec, {"max_length": 0}),
     (GRU4Rec, {"embedding_dim": 2.5}),
@@ -368,3 +388,11 @@ def test_sasrec_on_movielens_beats_popularity_clearly(movielens):
     sasrec = evaluate_ranking(model, train, test, protocol="sampled")
     assert popularity["hit_rate@10"] == pytest.approx(0.31, abs=0.01)
     assert sasrec["hit_rate@10"] > popularity["hit_rate@10"] + 0.15
+
+
+@pytest.mark.parametrize("build", [gru4rec_network, attention_gru_network])
+def test_the_gru_never_takes_the_cudnn_path(build):
+    # cuDNN's GRU takes masks of right-padded sequences only, and these windows are padded on
+    # the left: on a GPU, "auto" would choose cuDNN and fail at run time. A CPU cannot show the
+    # failure, so the setting itself is checked.
+    assert build(num_items=5, max_length=4, embedding_dim=4).get_layer("gru").use_cudnn is False

@@ -145,7 +145,8 @@ def split_validation(
 
     A user with n items gives round(fraction · n) of them, chosen at random, but always keeps
     at least one for training, so every user still gets an embedding that learns. Returns the
-    two binary matrices (fit, validation); together they are `matrix`.
+    two binary matrices (fit, validation); together they are `matrix`. A `fraction` above 0
+    that holds out nothing at all (every user has too few items) is refused.
     """
     coo = sparse.csr_matrix(matrix).tocoo()
     users, items = coo.row, coo.col
@@ -158,6 +159,14 @@ def split_validation(
     position = np.arange(len(users)) - group_start[users]
     num_held_out = np.minimum(np.round(fraction * counts), counts - 1)
     held_out = position < num_held_out[users]
+    if fraction > 0 and not held_out.any():
+        # Training would then run every epoch without the early stopping that was asked for.
+        raise ValueError(
+            f"validation_fraction={fraction} holds out nothing here: a user with n items holds "
+            f"out round({fraction} · n) of them and keeps at least one, which is 0 for every "
+            f"user (the most items of one user is {counts.max()}). Pass a larger "
+            "validation_fraction, or 0 to train without a validation split."
+        )
 
     def to_matrix(mask):
         values = np.ones(int(mask.sum()), dtype=np.float32)

@@ -41,7 +41,10 @@ the interaction of each domain becomes its own task (joint learning across domai
 would learn movies and music together): pass it as `MMoE(domains=...)`.
 
 The networks are Keras functional models built only from Keras' own layers, so `get_config`,
-`from_config` and `.keras` files work without custom objects.
+`from_config` and `.keras` files work without custom objects. A `.keras` file keeps the
+weights; `from_config` and `keras.models.clone_model` rebuild the architecture only, and the
+frozen side-feature tables (`user_features`, `item_features`) come back as zeros: copy them
+over with `set_weights`, as any weights, before using such a copy.
 """
 
 from __future__ import annotations

@@ -440,12 +440,19 @@ def gru4rec_network(
     history, candidates = _inputs(max_length)
     item_embedding = _item_embedding(num_items, embedding_dim)
     sequence = keras.layers.Dropout(dropout, name="embedding_dropout")(item_embedding(history))
-    states = keras.layers.GRU(embedding_dim, return_sequences=True, name="gru")(
-        sequence, mask=ops.not_equal(history, PADDING)
-    )
+    states = _left_padded_gru(embedding_dim)(sequence, mask=ops.not_equal(history, PADDING))
     representations = keras.layers.Dropout(dropout, name="representation")(states)
     logits = NextItemLogits(name="logits")(representations, item_embedding(candidates))
     return keras.Model({"history": history, "candidates": candidates}, logits, name="gru4rec")
+
+
+def _left_padded_gru(units: int) -> keras.layers.GRU:
+    """A GRU for left-padded windows, which never takes the cuDNN path.
+
+    cuDNN's GRU accepts masks of right-padded sequences only; on a GPU, "auto" would pick it and
+    fail at run time on these windows. On a CPU the two settings run the same code.
+    """
+    return keras.layers.GRU(units, return_sequences=True, use_cudnn=False, name="gru")
 
 
 def attention_gru_network(
@@ -461,9 +468,7 @@ def attention_gru_network(
     history, candidates = _inputs(max_length)
     item_embedding = _item_embedding(num_items, embedding_dim)
     sequence = keras.layers.Dropout(dropout, name="embedding_dropout")(item_embedding(history))
-    states = keras.layers.GRU(embedding_dim, return_sequences=True, name="gru")(
-        sequence, mask=ops.not_equal(history, PADDING)
-    )
+    states = _left_padded_gru(embedding_dim)(sequence, mask=ops.not_equal(history, PADDING))
     context, _ = CausalAttentionPooling(embedding_dim, name="attention")(states, history)
     both = keras.layers.Concatenate(name="state_and_context")([states, context])
     both = keras.layers.Dropout(dropout, name="dropout")(both)
@@ -626,6 +631,15 @@ class SequentialRecommender(Recommender):
                 f"but ratings has only {list(ratings.columns)}. Keep the timestamp column of "
                 "the MovieLens ratings, or add one."
             )
+        if isinstance(ratings, pd.DataFrame) and ratings["timestamp"].dtype.kind not in "iufM":
+            # Text sorts "10" before "9", and a column mixing datetimes with numbers (say, real
+            # rows and augmented ones) does not sort at all.
+            raise TypeError(
+                f"{type(self).__name__} orders each history by timestamp, which must hold numbers "
+                f"or datetimes; got dtype {ratings['timestamp'].dtype}. Convert the column, e.g. "
+                "pd.to_numeric(ratings['timestamp']) or pd.to_datetime(ratings['timestamp']), "
+                "and give every row the same kind."
+            )
         return super().fit(ratings)
 
     def _fit(self, ratings: pd.DataFrame) -> None:
@@ -646,15 +660,19 @@ class SequentialRecommender(Recommender):
                     from_logits=True, reduction="mean_with_sample_weight"
                 ),
             )
-            losses = []
-            if len(inputs):
-                data = NextItemDataset(
-                    inputs, targets, owners, self.user_items_, self.num_negatives,
-                    self.batch_size, seed=np.random.SeedSequence(seed),
+            if not len(inputs):
+                raise ValueError(
+                    f"{type(self).__name__} learns from each next item in a user's history, but "
+                    "no user in ratings has two or more interactions, so there is nothing to "
+                    "learn from. Fit it on histories of at least two items."
                 )
-                history = model.fit(data, epochs=self.epochs, shuffle=False,
-                                    verbose=2 if self.verbose else 0)
-                losses = history.history["loss"]
+            data = NextItemDataset(
+                inputs, targets, owners, self.user_items_, self.num_negatives,
+                self.batch_size, seed=np.random.SeedSequence(seed),
+            )
+            history = model.fit(data, epochs=self.epochs, shuffle=False,
+                                verbose=2 if self.verbose else 0)
+            losses = history.history["loss"]
         self.model_ = model
         self._sub_models = {}  # Views of model_ for scoring and inspection (see _sub_model).
         self.history_ = pd.DataFrame(
