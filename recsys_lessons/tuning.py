@@ -49,7 +49,7 @@ from numbers import Real as RealNumber
 import numpy as np
 import pandas as pd
 
-from recsys_lessons.data.splits import leave_one_out, stratified_split
+from recsys_lessons.data.splits import leave_one_out, stratified_split, validation_counts
 from recsys_lessons.data.validation import check_interactions, check_positive_int, check_share
 from recsys_lessons.evaluation import evaluate_ranking
 
@@ -426,16 +426,21 @@ class _Objective:
         self.early_stopping = bool(early_stopping) and {"validation_fraction", "patience"} <= set(
             parameters
         )
-        # A Keras model that holds out nothing would train for all its epochs; with a share
-        # of its own training data held out, it stops when the validation loss stops
-        # improving and keeps its best epoch. The search's validation split stays untouched.
-        if (self.early_stopping and "validation_fraction" not in self.space
-                and not parameters["validation_fraction"]):
-            template.set_params(validation_fraction=EARLY_STOPPING_FRACTION)
-        self.template = template
         self.fit_part, self.validation = validation_split(
             train, protocol, validation_size, seed
         )
+        # A Keras model that holds out nothing would train for all its epochs; with a share
+        # of its own training data held out, it stops when the validation loss stops
+        # improving and keeps its best epoch. The search's validation split stays untouched.
+        # On data so small that the share holds out nothing, every trial trains all epochs.
+        if (self.early_stopping and "validation_fraction" not in self.space
+                and not parameters["validation_fraction"]):
+            items_per_user = self.fit_part.groupby("user_id", sort=False).size().to_numpy()
+            if validation_counts(items_per_user, EARLY_STOPPING_FRACTION).any():
+                template.set_params(validation_fraction=EARLY_STOPPING_FRACTION)
+            else:
+                self.early_stopping = False
+        self.template = template
         self.rows = []
 
     def __call__(self, parameters: dict) -> float:
@@ -515,7 +520,8 @@ def random_search(
         model holds out nothing and the space does not search `validation_fraction`, each
         trial holds out `EARLY_STOPPING_FRACTION` of its training data and stops after
         `patience` epochs without a lower validation loss; "epochs_run" in the trials table
-        says how many it ran.
+        says how many it ran. On data so small that this share holds out nothing (every user
+        has 5 or fewer training items), the trials train all their epochs.
 
     Returns
     -------

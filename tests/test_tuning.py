@@ -299,6 +299,22 @@ def test_keras_models_train_with_early_stopping(ratings):
     assert "epochs_run" not in plain.trials.columns and plain.model.validation_fraction == 0
 
 
+def test_early_stopping_steps_aside_when_its_share_holds_out_nothing():
+    from recsys_lessons.models import GMF
+
+    # Six items per user, so the fit part keeps at most five: round(0.1 · 5) = 0 for everyone,
+    # and the trials train all their epochs instead of failing on an empty validation split.
+    rng = np.random.default_rng(0)
+    tiny = pd.DataFrame([(user, int(item)) for user in range(30)
+                         for item in rng.choice(40, 6, replace=False)],
+                        columns=["user_id", "item_id"])
+    model = GMF(embedding_dim=4, epochs=2, batch_size=64)
+    result = random_search(model, {"learning_rate": Real(0.001, 0.05, log=True)}, tiny,
+                           n_trials=1)
+    assert result.model.validation_fraction == 0 and "epochs_run" not in result.trials.columns
+    assert np.isfinite(result.best_value)
+
+
 def test_a_searched_epochs_value_is_kept_when_early_stopping_ends_a_trial_sooner(ratings):
     from recsys_lessons.models import GMF
 

@@ -123,6 +123,17 @@ def leave_one_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _split_by_mask(ratings, is_test)
 
 
+def validation_counts(items_per_user, fraction: float) -> np.ndarray:
+    """How many items each user holds out for a Keras model's `validation_fraction`.
+
+    round(fraction · n) of a user's n items, but never all of them, so that every user keeps
+    at least one item to train on. `split_validation` draws the items; a search uses the
+    counts to tell whether a share holds out anything at all.
+    """
+    items_per_user = np.asarray(items_per_user)
+    return np.minimum(np.round(fraction * items_per_user), items_per_user - 1)
+
+
 def k_fold_splits(ratings: pd.DataFrame, folds: int = 5, seed: int = 0):
     """Split the rows into `folds` parts at random and use each part once as the test set.
 

@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sparse
 
 from recsys_lessons.data.sampling import sample_negative_indices
+from recsys_lessons.data.splits import validation_counts
 from recsys_lessons.data.validation import check_positive_int, check_whole_count
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.keras_import import first_training_quiet
@@ -157,7 +158,7 @@ def split_validation(
     counts = np.bincount(users, minlength=matrix.shape[0])
     group_start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     position = np.arange(len(users)) - group_start[users]
-    num_held_out = np.minimum(np.round(fraction * counts), counts - 1)
+    num_held_out = validation_counts(counts, fraction)
     held_out = position < num_held_out[users]
     if fraction > 0 and not held_out.any():
         # Training would then run every epoch without the early stopping that was asked for.
