@@ -305,6 +305,15 @@ def test_a_whole_float_min_title_df_works_like_the_int():
     assert as_float.feature_names_.tolist() == as_int.feature_names_.tolist()
 
 
+def test_a_min_title_df_above_the_number_of_titles_leaves_titles_out():
+    # No word can be in more titles than there are: the titles add no feature, as when no
+    # word reaches min_title_df, instead of scikit-learn refusing min_df.
+    model = fitted(min_title_df=len(ITEMS) + 1)
+    assert not any(name.startswith("title: ") for name in model.feature_names_)
+    assert model.title_vectorizer_ is None
+    assert len(model.recommend([10], k=2)) == 2
+
+
 def test_bad_min_title_df():
     with pytest.raises(ValueError, match="min_title_df must be a positive integer"):
         fitted(min_title_df=0)

@@ -233,14 +233,18 @@ class ContentBased(Recommender):
             # An int: scikit-learn reads a float min_df as a share of the titles, so 3.0
             # would be refused and 1.0 would mean "in every title".
             vectorizer = TfidfVectorizer(min_df=min_title_df, stop_words="english")
-            try:
-                # TfidfVectorizer already makes every row unit length (norm="l2").
-                title_block = vectorizer.fit_transform(titles)
-            except ValueError as error:
-                # Raised when no word is in min_title_df titles (a tiny table, say): then
-                # titles add no feature rather than stop the model. Any other error stops it.
-                if not re.search(r"no terms remain|empty vocabulary", str(error)):
-                    raise
+            title_block = None
+            # When no word is in min_title_df titles (a tiny table, say), titles add no
+            # feature rather than stop the model. scikit-learn refuses a min_df above the
+            # number of titles outright, and raises for an empty vocabulary otherwise.
+            if min_title_df <= len(titles):
+                try:
+                    # TfidfVectorizer already makes every row unit length (norm="l2").
+                    title_block = vectorizer.fit_transform(titles)
+                except ValueError as error:
+                    if not re.search(r"no terms remain|empty vocabulary", str(error)):
+                        raise  # Any other error stops the model.
+            if title_block is None:
                 title_block, vectorizer = sparse.csr_matrix((len(items), 0)), None
             else:
                 names += [f"title: {word}" for word in vectorizer.get_feature_names_out()]
