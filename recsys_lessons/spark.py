@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_lessons._files import write_atomically
+from recsys_lessons.data.validation import check_positive_int
 
 __all__ = [
     "MINIMUM_JAVA_VERSION",
@@ -632,8 +633,9 @@ def recommendations_from_spark(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise ValueError(f"k must be a positive integer or None, got {k!r}.")
+    if k is not None:
+        # Spark needs a Python int; numpy integers (and 10.0) are turned into one.
+        k = check_positive_int(k, "k")
     # One row per recommended item; posexplode keeps its position in the list (0 = best).
     items = spark_frame.select(
         F.col(user_column).alias("user_id"),
@@ -686,8 +688,7 @@ def recommend_top_k(model, k: int = 10, exclude_seen=None, users=None) -> pd.Dat
     """
     from pyspark.sql import types
 
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    k = check_positive_int(k, "k")
     length = k + (_largest_seen_count(exclude_seen) if exclude_seen is not None else 0)
     user_column, item_column = model.getUserCol(), model.getItemCol()
     if users is None:

@@ -279,7 +279,8 @@ class SearchResult:
         """The trials as an in-memory Optuna study, for Optuna's plots and importance tools."""
         optuna = _import_optuna()
         distributions = _distributions(self.space)
-        study = optuna.create_study(direction="maximize")
+        with _quiet_optuna(optuna):  # Without it Optuna logs "A new study created in memory".
+            study = optuna.create_study(direction="maximize")
         for _, row in self.trials.iterrows():
             value = row[self.metric]
             parameters = {name: _encode(self.space[name], row[name]) for name in self.space}
@@ -453,6 +454,15 @@ class _Objective:
         except FloatingPointError:
             # A diverged model (too large a learning rate) is a failed trial, not a crash.
             value = float("nan")
+        except Exception as error:
+            # Anything else is a mistake in the search space or the data, and stops the search;
+            # the note says which trial and which values raised it.
+            error.add_note(
+                f"Raised in trial {len(self.rows)} of the search, with parameters {parameters}. "
+                "Narrow the search space to values the model accepts; the trials that had "
+                "finished are not returned."
+            )
+            raise
         row = {"trial": len(self.rows), **parameters, self.metric: value,
                "seconds": time.perf_counter() - start}
         if self.early_stopping and hasattr(candidate, "history_"):

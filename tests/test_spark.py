@@ -400,8 +400,13 @@ def test_tiny_als_end_to_end(spark):
     ).all()
     seen_pairs = recommendations.merge(train[["user_id", "item_id"]], on=["user_id", "item_id"])
     assert seen_pairs.empty
-    subset = spark_helpers.recommend_top_k(implicit, k=5, exclude_seen=train, users=[100, 101])
+    # A numpy integer, as a loop over np.arange gives, is a k like any other.
+    subset = spark_helpers.recommend_top_k(implicit, k=np.int64(5), exclude_seen=train,
+                                           users=[100, 101])
     assert sorted(subset["user_id"].unique()) == [100, 101]
+    assert subset.groupby("user_id").size().eq(5).all()
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        spark_helpers.recommend_top_k(implicit, k=0)
 
     metrics = spark_helpers.evaluate_spark_recommendations(
         implicit, test, k=5, exclude_seen=train

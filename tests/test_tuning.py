@@ -299,6 +299,23 @@ def test_keras_models_train_with_early_stopping(ratings):
     assert "epochs_run" not in plain.trials.columns and plain.model.validation_fraction == 0
 
 
+def test_study_is_as_quiet_as_the_search(ratings, capfd):
+    result = random_search(EASE(), {"regularization": Real(1, 100)}, ratings, n_trials=2)
+    capfd.readouterr()
+    assert len(result.study().trials) == 2
+    assert "A new study created" not in capfd.readouterr().err
+
+
+def test_a_trial_that_raises_names_its_trial_and_parameters(ratings):
+    # A value the model refuses stops the search; the error keeps its type and message, and a
+    # note says which trial and which values raised it.
+    space = {"regularization": Categorical([50.0, -1.0])}
+    with pytest.raises(ValueError, match="regularization must be") as raised:
+        random_search(EASE(), space, ratings, n_trials=6, seed=0)
+    (note,) = raised.value.__notes__
+    assert note.startswith("Raised in trial ") and "{'regularization': -1.0}" in note
+
+
 def test_early_stopping_steps_aside_when_its_share_holds_out_nothing():
     from recsys_lessons.models import GMF
 
