@@ -305,11 +305,11 @@ def evaluate_ranking(
             recommendations, relevant[relevant["user_id"].isin(users)], k, per_user=per_user
         )
 
-    # Test rows below the relevance threshold are not cases, but the user did rate those
-    # items, so they must not be drawn as negatives either: they join the excluded rows.
     if not model.supports_unknown_users:
         # Checked once per user here, so the error names users, not their 100 candidate rows.
         model.user_map_.to_index(users)
+    # Test rows below the relevance threshold are not cases, but the user did rate those
+    # items, so they must not be drawn as negatives either: they join the excluded rows.
     rated = train
     if relevance_threshold is not None:
         rated = pd.concat([train, test[~(test["rating"] >= relevance_threshold)]])

@@ -263,7 +263,8 @@ class RatingPredictor(Recommender):
 
     def fit(self, ratings: pd.DataFrame) -> RatingPredictor:
         super().fit(ratings)
-        values = _with_numeric_ratings(ratings)["rating"]
+        # As floats: min() and max() of ratings written as text would compare text.
+        values = ratings["rating"].to_numpy(dtype=np.float64)
         self.rating_range_ = (float(values.min()), float(values.max()))
         return self
 
