@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import UnknownIdError
-from recsys_lessons.models import ALL_MODELS, NotFittedError, RatingPredictor
+from recsys_lessons.models import ALL_MODELS, BPR, NotFittedError, RatingPredictor
 from tests.conftest import make_ratings
 
 MODELS = pytest.mark.parametrize("model_class", ALL_MODELS, ids=lambda cls: cls.__name__)
@@ -217,3 +217,33 @@ def test_ids_must_be_one_dimensional(model_class, fitted, train):
     if isinstance(model, RatingPredictor):
         with pytest.raises(ValueError, match=r"user_ids must be one-dimensional"):
             model.predict([[user, user]], [item, item])
+
+
+# Every model trained by gradient steps, except GRU4Rec: its GRU saturates, so its weights stay
+# finite at any learning rate, and its loss only grows.
+GRADIENT_MODELS = pytest.mark.parametrize(
+    "model_class",
+    [cls for cls in ALL_MODELS
+     if "learning_rate" in cls._parameter_names() and cls.__name__ != "GRU4Rec"],
+    ids=lambda cls: cls.__name__,
+)
+
+
+@GRADIENT_MODELS
+def test_a_training_that_diverges_is_refused(model_class, train):
+    # Keras ends fit normally when its loss becomes NaN; every score would then be NaN.
+    model = make_model(model_class, train).set_params(learning_rate=1e30)
+    with pytest.raises(FloatingPointError, match="(?i)diverged.*lower.*learning_rate"):
+        model.fit(train)
+    with pytest.raises(NotFittedError, match="fit"):
+        model.recommend([train["user_id"].iloc[0]], k=3)
+
+
+def test_a_failed_fit_leaves_no_fitted_model(train):
+    # Recommender.fit sets the new id maps before the model learns; a fit that fails must not
+    # leave them next to the previous fit's parameters.
+    model = BPR(epochs=2).fit(train).set_params(learning_rate=1e30, epochs=50)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        model.fit(train)
+    with pytest.raises(NotFittedError, match="fit"):
+        model.score([train["user_id"].iloc[0]], [train["item_id"].iloc[0]])

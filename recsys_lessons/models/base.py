@@ -105,7 +105,13 @@ class Recommender:
         check_interactions(ratings, name="ratings", columns=columns)
         ratings = _with_numeric_ratings(ratings)
         self.user_items_, self.user_map_, self.item_map_ = interaction_matrix(ratings)
-        self._fit(ratings)
+        try:
+            self._fit(ratings)
+        except BaseException:
+            # A failed fit must not leave a model that looks fitted: the new id maps next to
+            # the previous fit's learned parameters, or to none at all.
+            del self.user_map_
+            raise
         return self
 
     def _fit(self, ratings: pd.DataFrame) -> None:

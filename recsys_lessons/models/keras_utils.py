@@ -176,6 +176,22 @@ def split_validation(
     return to_matrix(~held_out), to_matrix(held_out)
 
 
+def check_finite_weights(recommender, network: keras.Model) -> None:
+    """Refuse a network whose training diverged, as the numpy models' `fit` does.
+
+    Keras ends `fit` normally when the loss becomes NaN, and every score of the network is then
+    NaN. The weights are checked rather than the last loss, because early stopping may have
+    restored the finite weights of an earlier epoch.
+    """
+    for weight in network.weights:
+        if not np.isfinite(weight.numpy()).all():
+            raise FloatingPointError(
+                f"{type(recommender).__name__}'s training diverged: the weight {weight.path!r} "
+                "holds NaN or infinite values after fit. Lower the learning_rate (now "
+                f"{recommender.learning_rate}) and fit again."
+            )
+
+
 def check_fraction(value, name: str) -> float:
     """Return `value` as a float in [0, 1), or raise with a message that says so."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
@@ -308,6 +324,7 @@ class KerasRecommender(Recommender):
                 shuffle=False,
                 verbose=2 if self.verbose else 0,
             )
+        check_finite_weights(self, model)
         self.model_ = model
         self.history_ = pd.DataFrame(history.history, index=pd.RangeIndex(
             1, len(history.epoch) + 1, name="epoch"
@@ -345,6 +362,7 @@ __all__ = [
     "SCORING_BATCH_SIZE",
     "KerasRecommender",
     "NegativeSamplingDataset",
+    "check_finite_weights",
     "check_fraction",
     "check_non_negative_float",
     "check_positive_float",

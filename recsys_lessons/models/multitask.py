@@ -73,6 +73,7 @@ keras = import_keras()
 from recsys_lessons.models.keras_utils import (  # noqa: E402 (Keras must be imported first)
     SCORING_BATCH_SIZE,
     KerasRecommender,
+    check_finite_weights,
     check_fraction,
     check_positive_float,
     seed_everything,
@@ -889,6 +890,7 @@ class MultiTaskRecommender(KerasRecommender):
                 shuffle=False,  # The dataset shuffles itself with its own seeded generator.
                 verbose=2 if self.verbose else 0,
             )
+        check_finite_weights(self, model)
         self.model_ = model
         self.history_ = pd.DataFrame(history.history, index=pd.RangeIndex(
             1, len(history.epoch) + 1, name="epoch"

@@ -63,6 +63,7 @@ keras = import_keras()
 ops = keras.ops
 
 from recsys_lessons.models.keras_utils import (  # noqa: E402
+    check_finite_weights,
     check_fraction,
     check_positive_float,
     seed_everything,
@@ -673,6 +674,7 @@ class SequentialRecommender(Recommender):
             history = model.fit(data, epochs=self.epochs, shuffle=False,
                                 verbose=2 if self.verbose else 0)
             losses = history.history["loss"]
+        check_finite_weights(self, model)
         self.model_ = model
         self._sub_models = {}  # Views of model_ for scoring and inspection (see _sub_model).
         self.history_ = pd.DataFrame(
