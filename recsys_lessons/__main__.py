@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             STANDARD_SEED,
             STANDARD_TEST_SIZE,
             check_benchmark_arguments,
+            check_record_writable,
             format_table,
             read_record,
             run_benchmark,
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             check_benchmark_arguments(arguments.models, arguments.k, arguments.protocol)
             if arguments.record:
                 read_record(arguments.protocol, missing_ok=True)
+                check_record_writable(arguments.protocol)
         except ValueError as error:
             benchmark.error(str(error))
         try:

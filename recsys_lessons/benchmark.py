@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 import recsys_lessons.models as models
-from recsys_lessons._files import write_atomically
+from recsys_lessons._files import create_new_file, write_atomically
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
 from recsys_lessons.data.validation import check_positive_int
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
@@ -68,8 +68,12 @@ def model_classes(names: list[str] | None = None) -> list[type]:
 
     Naming only classic models keeps TensorFlow unloaded.
     """
-    if not names:
+    if names is None:
         return list(models.ALL_MODELS)
+    if len(names) == 0:
+        # An empty list is more likely a filter that kept nothing than a wish to run all 22
+        # models, Keras included, for several minutes.
+        raise ValueError("No model named; name at least one, or pass None for all of them.")
     lowered = [name.lower() for name in names]
     repeated = sorted({name for name in names if lowered.count(name.lower()) > 1})
     if repeated:
@@ -239,6 +243,22 @@ def write_record(table: pd.DataFrame, record_dir: str | Path | None = None) -> P
     # Never leave a half-written record.
     write_atomically(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return path
+
+
+def check_record_writable(protocol: str, record_dir: str | Path | None = None) -> None:
+    """ValueError unless the record of `protocol` can be written: checked before training."""
+    folder = record_path(protocol, record_dir).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = create_new_file(folder, ".write-test.", ".part")
+        os.close(handle)
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(
+            f"The record cannot be written in {folder} ({error.strerror or error}). --record "
+            "updates the course's own record, so run it in a clone of the repository, or drop "
+            "--record to print the table only."
+        ) from None
 
 
 def read_record(

@@ -231,6 +231,31 @@ def test_a_damaged_record_is_found_before_training(tmp_path, monkeypatch, capsys
         benchmark.recorded_benchmark("standard")
 
 
+def test_a_record_folder_that_cannot_be_written_is_found_before_training(tmp_path, monkeypatch,
+                                                                         capsys):
+    # An installed package's folder may be read-only; a file stands in for it here, since a
+    # read-only folder does not stop root.
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setattr(benchmark, "RECORD_DIR", blocker / "recorded")
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    with pytest.raises(SystemExit) as exit_status:
+        main(["benchmark", "--models", "Popularity", "--record"])
+    assert exit_status.value.code == 2
+    assert re.search(r"record cannot be written in .*not_a_folder.*drop --record",
+                     capsys.readouterr().err)
+    # A folder that can be written passes, and the probe leaves nothing behind.
+    benchmark.check_record_writable("standard", tmp_path / "recorded")
+    assert list((tmp_path / "recorded").iterdir()) == []
+
+
+def test_an_empty_list_of_models_is_refused_not_taken_for_all():
+    with pytest.raises(ValueError, match="No model named"):
+        benchmark.run_benchmark([])
+    with pytest.raises(ValueError, match="No model named"):
+        benchmark.recorded_benchmark(names=[])
+
+
 def test_fetch_and_benchmark_explain_unavailable_data_without_a_traceback(monkeypatch, capsys):
     def unavailable(*arguments, **keywords):
         raise DataUnavailableError("Could not obtain MovieLens 100K. Tried: nothing")

@@ -86,6 +86,9 @@ def test_only_a_rounded_value_is_told_it_was_rounded(movielens):
     # Close but not a rounding of the answer: a wrong value, not a rounded one.
     near_miss = check("07.held_out_ties", share * 1.005)
     assert "too high" in repr(near_miss) and "rounded" not in repr(near_miss)
+    # 0 is 0.44 rounded to no decimals, but it keeps none of its digits: just too low.
+    zero = check("07.held_out_ties", 0)
+    assert "too low" in repr(zero) and "by a little" not in repr(zero)
 
 
 def test_drop_seen_and_rank_tests_its_tie_rule():
@@ -143,6 +146,16 @@ def test_wrong_answers_the_generators_used_to_miss():
 def test_an_array_where_one_value_is_expected_is_feedback_not_a_crash():
     result = check("11.items_to_request",
                    lambda train, k: k + train.groupby("user_id").size())  # forgot .max()
+    assert not result and "not yet" in repr(result)
+
+
+def test_rows_python_cannot_order_are_feedback_not_a_crash():
+    def none_for_low_ratings(ratings, threshold):
+        kept = ratings[["user_id", "item_id"]].astype(object)
+        kept.loc[ratings["rating"] < threshold, "user_id"] = None  # instead of dropping them
+        return kept
+
+    result = check("00.to_implicit", none_for_low_ratings)
     assert not result and "not yet" in repr(result)
 
 

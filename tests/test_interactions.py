@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import IdMap, UnknownIdError, interaction_matrix, load_toy_ratings
+from recsys_lessons.data.validation import check_interactions
 from recsys_lessons.models import BiasBaseline
 
 
@@ -119,6 +120,11 @@ def test_a_plain_list_keeps_each_ids_type():
     with pytest.raises(ValueError, match="include NaN"):
         IdMap([1, np.nan, 2])
     assert IdMap([3, 1, 2]).ids.tolist() == [1, 2, 3]
+    # The same holds for a list looked up: the known 10 is found, and only "40" is unknown.
+    assert IdMap([10, 20]).to_index([10, "40"], unknown="mask").tolist() == [0, -1]
+    with pytest.raises(UnknownIdError, match=r"1 unknown id\(s\), e.g. \['40'\]"):
+        IdMap([10, 20]).to_index([10, "40"])
+    assert IdMap([10, 20]).to_index((20,)).tolist() == [1]
     assert IdMap(item for item in ["b", "a"]).ids.tolist() == ["a", "b"]
     assert IdMap(pd.array([3, 1], dtype="Int64")).ids.tolist() == [1, 3]
     # A column name, or a table from double brackets, is not a list of ids.
@@ -157,3 +163,11 @@ def test_a_text_rating_that_is_not_a_finite_number_is_named(text):
     # Text that does read as numbers is fine, as before.
     frame["rating"] = ["4", "5"]
     assert interaction_matrix(frame, values="rating")[0].toarray().tolist() == [[4, 0], [0, 5]]
+
+
+def test_check_interactions_reads_columns_given_as_a_generator():
+    # The columns are read twice (present? then NaN?); a generator would be empty the second
+    # time, and the NaN id would pass.
+    frame = pd.DataFrame({"user_id": [1.0, np.nan], "item_id": [1, 2]})
+    with pytest.raises(ValueError, match="1 NaN value.*'user_id'"):
+        check_interactions(frame, columns=(column for column in ("user_id", "item_id")))

@@ -100,6 +100,10 @@ class IdMap:
         """
         if unknown not in ("raise", "mask"):
             raise ValueError(f"unknown must be 'raise' or 'mask', got {unknown!r}.")
+        if isinstance(ids, list | tuple):
+            # As in __init__: np.asarray would turn [10, "40"] into the texts "10" and "40",
+            # and the known id 10 would be blamed for the unknown "40".
+            ids = pd.Series(list(ids), dtype=None if ids else object).to_numpy()
         ids = np.atleast_1d(np.asarray(ids))
         positions = self.index_.get_indexer(ids)
         if (positions < 0).any():

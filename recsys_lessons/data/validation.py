@@ -38,6 +38,7 @@ def check_interactions(
             f"{name} must be a pandas DataFrame with columns {list(columns)}, "
             f"got {type(frame).__name__}."
         )
+    columns = tuple(columns)  # Read twice below; a generator would be empty the second time.
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(

@@ -67,9 +67,14 @@ def _same(expected, got) -> bool:
     if isinstance(expected, pd.DataFrame):
         if not isinstance(got, pd.DataFrame) or list(got.columns) != list(expected.columns):
             return False
-        return sorted(map(tuple, expected.to_numpy().tolist())) == sorted(
-            map(tuple, got.to_numpy().tolist())
-        )
+        try:
+            return sorted(map(tuple, expected.to_numpy().tolist())) == sorted(
+                map(tuple, got.to_numpy().tolist())
+            )
+        except TypeError:
+            # Rows that Python cannot order (None next to numbers, say) cannot be the expected
+            # rows, which it can: a wrong answer, not an error of the grader.
+            return False
     if isinstance(expected, float | np.floating):
         if isinstance(got, str | bytes):
             return False  # float("0.44") would parse, but a number is what was asked for.
@@ -164,8 +169,10 @@ def _value_verdict(answer, expected) -> str:
         return "got NaN, expected a number"
     direction = "too high" if answer > expected else "too low"
     verdict = f"{_describe(answer)} is {direction}"
-    # Only say "rounded" when the answer is the expected value rounded to some decimals.
-    if any(math.isclose(float(answer), round(float(expected), decimals), abs_tol=1e-12)
+    # Only say "rounded" when the answer is the expected value rounded to some decimals, and
+    # keeps at least one of its digits: 0 for 0.44 is not a rounding worth calling "a little".
+    if any(round(float(expected), decimals) != 0
+           and math.isclose(float(answer), round(float(expected), decimals), abs_tol=1e-12)
            for decimals in range(10)):
         verdict += " by a little: give the full value, not a rounded one"
     return verdict
