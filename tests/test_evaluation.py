@@ -68,6 +68,37 @@ def test_popularity_under_the_standard_protocol(movielens):
     assert result["users"] == 943
 
 
+def test_sampled_protocol_by_hand():
+    # Items 1..8 are indices 0..7; user 9 rated them all, so all are in the catalogue. Users
+    # 1-3 rated item 8 in train and one item in test, so the other six items are the six
+    # negatives, whichever order they are drawn in.
+    train = pd.DataFrame({"user_id": [1, 2, 3] + [9] * 8, "item_id": [8, 8, 8, *range(1, 9)]})
+    test = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [1, 2, 3]})
+    model = FixedScores([
+        [9, 1, 2, 3, 4, 5, 6, 0],  # user 1: item 1 above every negative, rank 1
+        [5, 3, 1, 2, 4, 0, 0, 0],  # user 2: items 1 and 5 above item 2, rank 3
+        [5, 5, 1, 5, 5, 5, 0, 0],  # user 3: five negatives above item 3, rank 6
+        [0] * 8,
+    ]).fit(pd.concat([train, test]))
+    cases = evaluate_ranking(model, train, test, k=5, protocol="sampled", num_negatives=6,
+                             per_user=True)
+    assert cases.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(cases["hit_rate@5"], [1, 1, 0])
+    np.testing.assert_allclose(cases["ndcg@5"], [1, 1 / np.log2(4), 0])
+    np.testing.assert_allclose(cases["mrr@5"], [1, 1 / 3, 0])
+    summary = evaluate_ranking(model, train, test, k=5, protocol="sampled", num_negatives=6)
+    assert summary["ndcg@5"] == pytest.approx(0.5) and summary["cases"] == 3
+
+
+def test_full_protocol_leaves_out_test_users_the_model_does_not_know(small_ratings):
+    train, test = stratified_split(small_ratings, seed=0)
+    model = ItemKNN().fit(train)
+    stranger = pd.DataFrame({"user_id": [-1] * 3, "item_id": test["item_id"].iloc[:3],
+                             "rating": 5.0})
+    with_stranger = evaluate_ranking(model, train, pd.concat([test, stranger]))
+    pd.testing.assert_series_equal(with_stranger, evaluate_ranking(model, train, test))
+
+
 def test_relevance_threshold_keeps_only_liked_items(movielens):
     train, test = stratified_split(movielens.ratings, seed=0)
     model = Popularity().fit(train)
@@ -126,6 +157,21 @@ def test_bootstrap_interval_covers_the_mean_and_shrinks_with_more_users():
     assert bootstrap_interval(small, seed=1) == (low, high)
     with pytest.raises(ValueError, match="at least two"):
         bootstrap_interval([1.0])
+
+
+def test_bootstrap_interval_width_follows_the_confidence():
+    values = np.random.default_rng(0).random(2000)
+    low_95, high_95 = bootstrap_interval(values, confidence=0.95, seed=1)
+    low_50, high_50 = bootstrap_interval(values, confidence=0.5, seed=1)
+    assert low_95 < low_50 < values.mean() < high_50 < high_95
+    # The mean of 2000 values is close to normal: the widths are 2·1.96 and 2·0.674 standard
+    # errors, a ratio of 2.9.
+    assert 2.6 < (high_95 - low_95) / (high_50 - low_50) < 3.2
+    standard_error = values.std(ddof=1) / np.sqrt(len(values))
+    assert (high_95 - low_95) / (2 * 1.96 * standard_error) == pytest.approx(1, abs=0.1)
+    for confidence in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="confidence must be between 0 and 1"):
+            bootstrap_interval(values, confidence=confidence)
 
 
 def test_paired_comparison_sees_a_shift_and_not_noise():

@@ -178,6 +178,12 @@ def test_hand_computed_example_with_threshold_and_a_user_without_recommendations
     ndcg_a = 1.5 / (1 + 1 / np.log2(3))
     ndcg_b = 1 / np.log2(3)
     assert result["ndcg@3"] == pytest.approx((ndcg_a + ndcg_b) / 3)
+    # Per user, each row belongs to its own user (a paired test pairs users by these labels).
+    per_user = ranking_metrics(recommendations, test, k=3, relevance_threshold=4, per_user=True)
+    assert per_user.loc["a", "precision@3"] == pytest.approx(2 / 3)
+    assert per_user.loc["b", "mrr@3"] == pytest.approx(1 / 2)
+    assert per_user.loc["b", "ndcg@3"] == pytest.approx(ndcg_b)
+    assert (per_user.loc["c"] == 0).all() and "d" not in per_user.index
 
 
 def test_without_threshold_every_test_row_is_relevant():

@@ -64,6 +64,8 @@ def test_random_split_share(small_ratings):
 def test_temporal_split_has_no_leakage(small_ratings):
     train, test = temporal_split(small_ratings, test_size=0.3)
     assert train["timestamp"].max() < test["timestamp"].min()
+    # The latest 30 % of rows, give or take the row at the quantile (distinct timestamps here).
+    assert abs(len(test) - 0.3 * len(small_ratings)) <= 1
     cutoff = int(small_ratings["timestamp"].median())
     train, test = temporal_split(small_ratings, cutoff=cutoff)
     assert (train["timestamp"] < cutoff).all() and (test["timestamp"] >= cutoff).all()

@@ -98,10 +98,10 @@ def test_draws_stay_inside_their_bounds(low, width, log, seed):
         assert drawn["choice"] in space["choice"].choices
 
 
-def test_log_draws_cover_every_order_of_magnitude_evenly():
+@pytest.mark.parametrize("dimension", [Real(1, 1000, log=True), Integer(1, 999, log=True)])
+def test_log_draws_cover_every_order_of_magnitude_evenly(dimension):
     rng = np.random.default_rng(0)
-    draws = np.array([sample_parameters({"x": Real(1, 1000, log=True)}, rng)["x"]
-                      for _ in range(3000)])
+    draws = np.array([sample_parameters({"x": dimension}, rng)["x"] for _ in range(3000)])
     per_decade = np.histogram(np.log10(draws), bins=[0, 1, 2, 3])[0] / len(draws)
     np.testing.assert_allclose(per_decade, 1 / 3, atol=0.04)
 
@@ -128,14 +128,14 @@ def test_validation_split_rejects_an_unknown_protocol(ratings):
 
 
 def random_search_by_hand(model_class, space, ratings, n_trials, seed, k=10,
-                          metric="ndcg@10", protocol="stratified"):
+                          metric="ndcg@10", protocol="stratified", validation_size=0.25):
     """(value of the one parameter, validation score) per trial, computed from scratch.
 
     The same draws as random_search, each model fitted on the fit part of the validation
     split of `protocol` and scored on its validation part.
     """
     (name,) = space
-    fit_part, validation = validation_split(ratings, protocol, seed=seed)
+    fit_part, validation = validation_split(ratings, protocol, validation_size, seed=seed)
     rng = np.random.default_rng(seed)
     by_hand = []
     for _ in range(n_trials):
@@ -155,6 +155,12 @@ def test_random_search_is_the_loop_written_by_hand(ratings):
     best = int(np.argmax([value for _, value in by_hand]))
     assert result.best_params == {"regularization": by_hand[best][0]}
     assert result.best_value == by_hand[best][1]
+    # Another validation share carves another split, and the search uses it.
+    half = random_search(EASE(), space, ratings, n_trials=4, seed=7, validation_size=0.5)
+    by_hand = random_search_by_hand(EASE, space, ratings, n_trials=4, seed=7,
+                                    validation_size=0.5)
+    np.testing.assert_allclose(half.trials[["regularization", "ndcg@10"]].to_numpy(), by_hand)
+    assert not np.allclose(half.trials["ndcg@10"], result.trials["ndcg@10"])
 
 
 def test_searches_are_deterministic_for_a_seed(ratings):
@@ -166,6 +172,25 @@ def test_searches_are_deterministic_for_a_seed(ratings):
         other = search(model, space, ratings, n_trials=5, seed=4)
         pd.testing.assert_frame_equal(without_time(first.trials), without_time(again.trials))
         assert not without_time(first.trials).equals(without_time(other.trials))
+
+
+def test_bayesian_search_is_optunas_seeded_tpe_with_its_start_up_phase(ratings, monkeypatch):
+    import optuna
+
+    made = []
+    real_sampler = optuna.samplers.TPESampler
+
+    def recording_sampler(**arguments):
+        made.append(arguments)
+        return real_sampler(**arguments)
+
+    monkeypatch.setattr(optuna.samplers, "TPESampler", recording_sampler)
+    space = {"regularization": Real(1, 1000, log=True)}
+    for n_trials, startup_trials, expected in [(4, None, 3), (12, None, 4), (33, None, 10),
+                                               (5, 2, 2)]:
+        bayesian_search(EASE(), space, ratings, n_trials=n_trials, seed=5,
+                        startup_trials=startup_trials)
+        assert made[-1] == {"seed": 5, "n_startup_trials": expected}
 
 
 def test_bayesian_search_starts_from_the_given_parameters(ratings):
@@ -287,11 +312,11 @@ def test_importance_shares_sum_to_one(ratings):
 def test_keras_models_train_with_early_stopping(ratings):
     from recsys_lessons.models import GMF
 
-    model = GMF(embedding_dim=4, epochs=3, batch_size=256, patience=1)
-    result = random_search(model, {"learning_rate": Real(0.001, 0.05, log=True)}, ratings,
-                           n_trials=1)
+    # A high learning rate over-fits these 30 users within a few epochs.
+    model = GMF(embedding_dim=4, epochs=10, batch_size=256, patience=1)
+    result = random_search(model, {"learning_rate": Real(0.04, 0.06)}, ratings, n_trials=1)
     assert result.model.validation_fraction > 0 and model.validation_fraction == 0
-    assert result.trials["epochs_run"].between(1, 3).all()
+    assert result.trials["epochs_run"].between(2, 9).all()  # stopped before its 10 epochs
     assert result.best_model().validation_fraction == result.model.validation_fraction
     # Switched off, the trials train for exactly `epochs` on everything.
     plain = random_search(model, {"learning_rate": Real(0.001, 0.05)}, ratings, n_trials=1,
@@ -335,9 +360,9 @@ def test_early_stopping_steps_aside_when_its_share_holds_out_nothing():
 def test_a_searched_epochs_value_is_kept_when_early_stopping_ends_a_trial_sooner(ratings):
     from recsys_lessons.models import GMF
 
-    model = GMF(embedding_dim=4, batch_size=256, patience=1)
+    model = GMF(embedding_dim=4, batch_size=256, patience=1, learning_rate=0.05)
     result = random_search(model, {"epochs": Categorical([6, 8])}, ratings, n_trials=2)
     assert result.trials["epochs"].isin([6, 8]).all()
-    assert (result.trials["epochs_run"] <= result.trials["epochs"]).all()
+    assert (result.trials["epochs_run"] < result.trials["epochs"]).all()  # stopped sooner
     assert result.best_params["epochs"] in (6, 8)
     assert result.best_model().epochs == result.best_params["epochs"]
