@@ -298,8 +298,9 @@ class SearchResult:
 
         fANOVA (Hutter et al. 2014, as implemented in Optuna): a random forest learns the
         score as a function of the parameters, and the variance of that function is split
-        into the share due to each parameter alone. The shares sum to 1. With few trials
-        the estimate is rough; it says where to look, not a law.
+        into the share due to each parameter alone; Optuna leaves out the interactions and
+        scales the shares to sum to 1. With few trials the estimate is rough, and another
+        `seed` of the forest gives other shares; it says where to look, not a law.
         """
         finished = int(np.isfinite(self.trials[self.metric]).sum())
         if finished < 2:

@@ -445,7 +445,8 @@ def standard_split(movielens):
 
 def test_pure_svd_on_movielens(standard_split):
     train, test = standard_split
-    assert evaluate_ranking(PureSVD().fit(train), train, test, k=10)["ndcg@10"] >= 0.40
+    # The defaults reach 0.454 on this split (the benchmark record).
+    assert evaluate_ranking(PureSVD().fit(train), train, test, k=10)["ndcg@10"] >= 0.445
 
 
 def test_implicit_als_on_movielens(standard_split):
@@ -456,7 +457,8 @@ def test_implicit_als_on_movielens(standard_split):
 
 def test_bpr_on_movielens(standard_split):
     train, test = standard_split
-    assert evaluate_ranking(BPR().fit(train), train, test, k=10)["ndcg@10"] >= 0.38
+    # The defaults reach 0.443 on this split (the benchmark record).
+    assert evaluate_ranking(BPR().fit(train), train, test, k=10)["ndcg@10"] >= 0.435
 
 
 def test_biased_mf_rmse_on_one_fold_of_movielens(movielens):

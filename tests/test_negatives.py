@@ -93,7 +93,9 @@ def test_bad_parameters_raise_clear_errors(ratings, parameters, message):
 
 def test_num_candidates_is_checked_only_where_it_is_used(ratings):
     # The docstring says only the hard negatives use it.
-    NegativeSamplingBPR(negatives="uniform", num_candidates=0, factors=4, epochs=1).fit(ratings)
+    model = NegativeSamplingBPR(negatives="uniform", num_candidates=0, factors=4, epochs=1)
+    users = ratings["user_id"].unique()[:3]
+    assert len(model.fit(ratings).recommend(users, k=2)) == 6
 
 
 def test_unfitted_model_raises_and_parameters_round_trip():
