@@ -194,9 +194,23 @@ def record_path(protocol: str, record_dir: str | Path | None = None) -> Path:
     return Path(record_dir or RECORD_DIR) / f"benchmark_{protocol}.json"
 
 
+def _processor() -> str:
+    """The processor's model name where the system gives it (Linux), else its architecture.
+
+    Kept in the record because the Keras models' results differ a little between processors.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()}, {platform.machine()}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _machine() -> str:
-    processor = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} CPU cores ({processor}), {platform.system()}"
+    return f"{os.cpu_count()} CPU cores ({_processor()}), {platform.system()}"
 
 
 def _versions() -> dict:
@@ -261,6 +275,21 @@ def check_record_writable(protocol: str, record_dir: str | Path | None = None) -
         ) from None
 
 
+def _check_record_row(name: str, row) -> None:
+    """ValueError unless a recorded row has settings, numeric results and its provenance."""
+    if not isinstance(row, dict) or not isinstance(row.get("settings"), dict):
+        raise ValueError(f"the row of {name} has no settings")
+    results = row.get("results")
+    if not isinstance(results, dict) or not all(
+        isinstance(value, int | float) and not isinstance(value, bool)
+        for value in results.values()
+    ):
+        raise ValueError(f"the row of {name} has no table of numeric results")
+    missing = [key for key in ("recorded", "machine", "versions") if key not in row]
+    if missing:
+        raise ValueError(f"the row of {name} lacks {missing}")
+
+
 def read_record(
     protocol: str, record_dir: str | Path | None = None, missing_ok: bool = False
 ) -> dict:
@@ -279,6 +308,10 @@ def read_record(
         record = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(record, dict) or not isinstance(record.get("models"), dict):
             raise ValueError("no table of models")
+        if record.get("k") != STANDARD_K:
+            raise ValueError(f"measured with k = {record.get('k')}, not {STANDARD_K}")
+        for name, row in record["models"].items():
+            _check_record_row(name, row)
     except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError.
         raise ValueError(
             f"The record {path} is not readable ({error}); restore it with "

@@ -1,5 +1,6 @@
 import datetime
 import json
+import os
 import re
 from pathlib import Path
 
@@ -229,6 +230,38 @@ def test_a_damaged_record_is_found_before_training(tmp_path, monkeypatch, capsys
     benchmark.record_path("standard").write_text('{"protocol": "standard"}')
     with pytest.raises(ValueError, match="benchmark_standard.json is not readable .no table"):
         benchmark.recorded_benchmark("standard")
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda row: row.pop("settings"), "the row of Popularity has no settings"),
+    (lambda row: row["results"].update({"ndcg@10": "0.25"}), "no table of numeric results"),
+    (lambda row: row.pop("recorded"), r"lacks \['recorded'\]"),
+])
+def test_a_damaged_row_of_the_record_is_named(tmp_path, damage, message):
+    path = benchmark.write_record(run_benchmark(["Popularity"]), tmp_path)
+    record = json.loads(path.read_text())
+    damage(record["models"]["Popularity"])
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=f"not readable .*{message}.*git checkout"):
+        benchmark.recorded_benchmark("standard", record_dir=tmp_path)
+
+
+def test_a_record_of_another_k_is_refused(tmp_path):
+    path = benchmark.write_record(run_benchmark(["Popularity"]), tmp_path)
+    path.write_text(path.read_text().replace('"k": 10', '"k": 5'))
+    with pytest.raises(ValueError, match="measured with k = 5, not 10"):
+        benchmark.recorded_benchmark("standard", record_dir=tmp_path)
+
+
+def test_the_machine_names_its_processor():
+    machine = benchmark._machine()
+    assert machine.startswith(f"{os.cpu_count()} CPU cores (")
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        model_names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                       if line.startswith("model name")]
+        if model_names:
+            assert model_names[0] in machine
 
 
 def test_a_record_folder_that_cannot_be_written_is_found_before_training(tmp_path, monkeypatch,

@@ -297,6 +297,22 @@ def test_best_model_is_unfitted_and_carries_the_best_parameters(ratings):
     assert not hasattr(model, "user_map_")
 
 
+class EASEWithAnIgnoredParameter(EASE):
+    """EASE with a parameter that changes nothing, for the importance test."""
+
+    def __init__(self, regularization: float = 500.0, ignored: float = 0.0):
+        super().__init__(regularization)
+        self.ignored = ignored
+
+
+def test_importance_gives_an_ignored_parameter_a_small_share(ratings):
+    space = {"regularization": Real(1, 10_000, log=True), "ignored": Real(0, 1)}
+    result = random_search(EASEWithAnIgnoredParameter(), space, ratings, n_trials=12, seed=0)
+    importance = result.importance(seed=0)
+    # 0.07 here; a split into equal shares would give it 0.5.
+    assert importance["ignored"] < 0.2 and importance.index[0] == "regularization"
+
+
 def test_importance_shares_sum_to_one(ratings):
     space = {"factors": Integer(2, 8), "alpha": Real(0.5, 20, log=True)}
     result = random_search(ImplicitALS(iterations=2), space, ratings, n_trials=6)
