@@ -61,7 +61,7 @@ def test_a_model_instance_is_not_a_model_factory(small_ratings):
 
 
 def test_ratings_are_needed(small_ratings):
-    with pytest.raises(ValueError, match="rating"):
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['rating'\]"):
         cross_validate_rating(BiasBaseline, small_ratings.drop(columns="rating"))
     with pytest.raises(ValueError, match="folds must be an integer"):
         cross_validate_rating(BiasBaseline, small_ratings, folds=1)

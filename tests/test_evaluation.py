@@ -124,7 +124,7 @@ def test_bad_arguments(small_ratings):
     with pytest.raises(TypeError, match="evaluate_ranking"):
         evaluate_rating(model, small_ratings)
     train, test = stratified_split(small_ratings, seed=0)
-    with pytest.raises(ValueError, match="rating"):
+    with pytest.raises(ValueError, match="relevance_threshold needs a rating column in test"):
         evaluate_ranking(Popularity().fit(train), train, test.drop(columns="rating"),
                          relevance_threshold=4)
 

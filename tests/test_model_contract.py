@@ -171,7 +171,7 @@ def test_rating_models_predict_and_fall_back(model_class, fitted, train):
         model.global_mean_,
     ]
     np.testing.assert_allclose(fallback, np.clip(expected, *model.rating_range_))
-    with pytest.raises(ValueError, match="rating"):
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['rating'\]"):
         make_model(model_class, train).fit(train.drop(columns="rating"))
 
 
