@@ -439,6 +439,14 @@ def test_switching_off_only_some_domain_tasks_is_refused(train):
         tiny_model("MMoE", train, domains=domains, task_weights=weights).fit(train)
 
 
+@pytest.mark.parametrize("taken", ["item", "experts", "bottom_1", "expert_1_1"])
+def test_a_domain_named_like_a_layer_is_refused_before_keras_builds(train, taken):
+    items = synthetic_items(train["item_id"].unique())
+    domains = genre_domains(items, ["Action", "Sci-Fi"], names=(taken, "other"))
+    with pytest.raises(ValueError, match=f"Domain name '{taken}' is also the name of a layer"):
+        tiny_model("MMoE", train, domains=domains).fit(train)
+
+
 def test_domains_make_one_interaction_task_per_domain(train):
     items = synthetic_items(train["item_id"].unique())
     domains = genre_domains(items, ["Action", "Sci-Fi"], names=("action", "other"))

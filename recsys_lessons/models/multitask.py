@@ -50,6 +50,7 @@ over with `set_weights`, as any weights, before using such a copy.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -85,6 +86,11 @@ from recsys_lessons.models.keras_utils import (  # noqa: E402 (Keras must be imp
 PREFERENCE_TASKS = ("rating", "liked")
 #: A rating at or above this counts as "liked" (4 or 5 stars on MovieLens).
 LIKED_THRESHOLD = 4.0
+#: Names the networks give their own layers; a task output layer is named like its task, so a
+#: domain may not take one of them (Keras refuses a name used twice).
+LAYER_NAMES = ("user", "item", "user_embedding", "item_embedding", "embedding_product",
+               "user_features", "item_features", "representation", "user_bias", "item_bias",
+               "experts")
 #: w_k of the preference task when task_weights is None. Per rated pair, the squared error of
 #: a rating is several times the cross-entropy of an interaction, and the rating loss is a mean
 #: over 5 times fewer examples, so a weight of 1 would let the rating task drive the shared
@@ -725,6 +731,12 @@ class MultiTaskRecommender(KerasRecommender):
                 raise ValueError(
                     f"Domain name {name!r} cannot name a task: use letters, digits and _, and "
                     f"not {list(PREFERENCE_TASKS)}."
+                )
+            if name in LAYER_NAMES or re.fullmatch(r"(bottom|expert)(_\d+)+(_row)?", name):
+                raise ValueError(
+                    f"Domain name {name!r} is also the name of a layer of the network, and a "
+                    f"task's output layer is named like the task; rename the domain, e.g. "
+                    f"{name + '_domain'!r}."
                 )
         if len(np.unique(names)) < 2:
             raise ValueError("domains puts every training item in one domain; give two or more.")
