@@ -230,6 +230,7 @@ GRADIENT_MODELS = pytest.mark.parametrize(
 
 
 @GRADIENT_MODELS
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the point here
 def test_a_training_that_diverges_is_refused(model_class, train):
     # Keras ends fit normally when its loss becomes NaN; every score would then be NaN.
     model = make_model(model_class, train).set_params(learning_rate=1e30)
@@ -239,6 +240,7 @@ def test_a_training_that_diverges_is_refused(model_class, train):
         model.recommend([train["user_id"].iloc[0]], k=3)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_failed_fit_leaves_no_fitted_model(train):
     # Recommender.fit sets the new id maps before the model learns; a fit that fails must not
     # leave them next to the previous fit's parameters.
