@@ -71,8 +71,8 @@ def model_classes(names: list[str] | None = None) -> list[type]:
     if names is None:
         return list(models.ALL_MODELS)
     if len(names) == 0:
-        # An empty list is more likely a filter that kept nothing than a wish to run all 22
-        # models, Keras included, for several minutes.
+        # An empty list is more likely a filter that kept nothing than a wish to run every
+        # model, Keras included, for several minutes.
         raise ValueError("No model named; name at least one, or pass None for all of them.")
     lowered = [name.lower() for name in names]
     repeated = sorted({name for name in names if lowered.count(name.lower()) > 1})
@@ -200,10 +200,11 @@ def _processor() -> str:
     Kept in the record because the Keras models' results differ a little between processors.
     """
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    return f"{line.split(':', 1)[1].strip()}, {platform.machine()}"
+                name = line.partition(":")[2].strip()
+                if line.startswith("model name") and name:
+                    return f"{name}, {platform.machine()}"
     except OSError:
         pass
     return platform.processor() or platform.machine()

@@ -281,6 +281,8 @@ def evaluate_ranking(
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}.")
     _check_k(k)
+    if hasattr(model, "_check_fitted"):
+        model._check_fitted()  # A model never fitted, or whose last fit failed.
     check_interactions(train, name="train")
     check_interactions(test, name="test")
     _check_disjoint(train, test)

@@ -253,6 +253,19 @@ def test_a_record_of_another_k_is_refused(tmp_path):
         benchmark.recorded_benchmark("standard", record_dir=tmp_path)
 
 
+@pytest.mark.parametrize("content", [b"model name\n", b"model name\t: \n",
+                                     b"model name\t: Caf\xe9 CPU\n"])
+def test_an_odd_cpuinfo_does_not_stop_the_record(monkeypatch, tmp_path, content):
+    # The record is written after every model trained: a strange file must not crash it.
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_bytes(content)
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *args, **kwargs: real_open(
+        cpuinfo if path == "/proc/cpuinfo" else path, *args, **kwargs))
+    machine = benchmark._machine()
+    assert machine.startswith(f"{os.cpu_count()} CPU cores (") and "(, " not in machine
+
+
 def test_the_machine_names_its_processor():
     machine = benchmark._machine()
     assert machine.startswith(f"{os.cpu_count()} CPU cores (")

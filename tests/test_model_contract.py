@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import UnknownIdError
+from recsys_lessons.evaluation import evaluate_ranking
 from recsys_lessons.models import ALL_MODELS, BPR, NotFittedError, RatingPredictor
 from tests.conftest import make_ratings
 
@@ -249,3 +250,5 @@ def test_a_failed_fit_leaves_no_fitted_model(train):
         model.fit(train)
     with pytest.raises(NotFittedError, match="fit"):
         model.score([train["user_id"].iloc[0]], [train["item_id"].iloc[0]])
+    with pytest.raises(NotFittedError, match="fit"):
+        evaluate_ranking(model, train, train.head(5), k=3)

@@ -32,6 +32,16 @@ def id_kind(ids) -> str:
     return "text" if kind == "string" else kind
 
 
+def _keeping_types(ids) -> pd.Series:
+    """Plain Python ids as a Series that keeps each value's own type.
+
+    np.asarray would turn [5, "5"] into the texts "5" and "5", one id, and [10, "40"] into
+    texts that blame the known 10 for the unknown "40".
+    """
+    values = list(ids)
+    return pd.Series(values, dtype=None if values else object)
+
+
 class IdMap:
     """A two-way map between external ids (any hashable) and indices 0..n-1.
 
@@ -53,10 +63,7 @@ class IdMap:
                             f"{type(ids).__name__}; pass e.g. frame[{name!r}].")
         if not isinstance(ids, np.ndarray | pd.Index | pd.Series
                           | pd.api.extensions.ExtensionArray):
-            # np.asarray would turn [5, "5"] into the texts "5" and "5", one id: let pandas keep
-            # each value's own type, so that the mix is found below.
-            values = list(ids)
-            ids = pd.Series(values, dtype=None if values else object)
+            ids = _keeping_types(ids)
         if np.ndim(ids) != 1:
             raise TypeError(f"The {name} values must be one-dimensional, got shape "
                             f"{np.shape(ids)}; pass e.g. frame[{name!r}].")
@@ -101,9 +108,7 @@ class IdMap:
         if unknown not in ("raise", "mask"):
             raise ValueError(f"unknown must be 'raise' or 'mask', got {unknown!r}.")
         if isinstance(ids, list | tuple):
-            # As in __init__: np.asarray would turn [10, "40"] into the texts "10" and "40",
-            # and the known id 10 would be blamed for the unknown "40".
-            ids = pd.Series(list(ids), dtype=None if ids else object).to_numpy()
+            ids = _keeping_types(ids).to_numpy()
         ids = np.atleast_1d(np.asarray(ids))
         positions = self.index_.get_indexer(ids)
         if (positions < 0).any():

@@ -50,7 +50,6 @@ over with `set_weights`, as any weights, before using such a copy.
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -86,11 +85,6 @@ from recsys_lessons.models.keras_utils import (  # noqa: E402 (Keras must be imp
 PREFERENCE_TASKS = ("rating", "liked")
 #: A rating at or above this counts as "liked" (4 or 5 stars on MovieLens).
 LIKED_THRESHOLD = 4.0
-#: Names the networks give their own layers; a task output layer is named like its task, so a
-#: domain may not take one of them (Keras refuses a name used twice).
-LAYER_NAMES = ("user", "item", "user_embedding", "item_embedding", "embedding_product",
-               "user_features", "item_features", "representation", "user_bias", "item_bias",
-               "experts")
 #: w_k of the preference task when task_weights is None. Per rated pair, the squared error of
 #: a rating is several times the cross-entropy of an interaction, and the rating loss is a mean
 #: over 5 times fewer examples, so a weight of 1 would let the rating task drive the shared
@@ -732,12 +726,7 @@ class MultiTaskRecommender(KerasRecommender):
                     f"Domain name {name!r} cannot name a task: use letters, digits and _, and "
                     f"not {list(PREFERENCE_TASKS)}."
                 )
-            if name in LAYER_NAMES or re.fullmatch(r"(bottom|expert)(_\d+)+(_row)?", name):
-                raise ValueError(
-                    f"Domain name {name!r} is also the name of a layer of the network, and a "
-                    f"task's output layer is named like the task; rename the domain, e.g. "
-                    f"{name + '_domain'!r}."
-                )
+
         if len(np.unique(names)) < 2:
             raise ValueError("domains puts every training item in one domain; give two or more.")
         return names
@@ -862,7 +851,17 @@ class MultiTaskRecommender(KerasRecommender):
             seed=training_seed, exclude=self.user_items_, item_domains=self._item_domains_,
         )
         num_users, num_items = self.user_items_.shape
-        model = self._build_network(num_users, num_items)
+        try:
+            model = self._build_network(num_users, num_items)
+        except ValueError as error:
+            if "is used 2 times" not in str(error):
+                raise
+            # Task output layers are named like their tasks, and a domain is a task, so a
+            # domain called "item" or "other_tower_1" takes the name of another layer.
+            raise ValueError(
+                f"A domain name is also the name of a layer of the network ({error}) Rename "
+                f"the domains, e.g. with a '_domain' suffix; the tasks are {list(self.tasks_)}."
+            ) from None
         binary_loss = keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
         squared_loss = keras.losses.MeanSquaredError(reduction="mean_with_sample_weight")
         model.compile(
