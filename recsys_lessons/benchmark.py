@@ -70,7 +70,7 @@ def model_classes(names: list[str] | None = None) -> list[type]:
     """
     if names is None:
         return list(models.ALL_MODELS)
-    if len(names) == 0:
+    if not names:
         # An empty list is more likely a filter that kept nothing than a wish to run every
         # model, Keras included, for several minutes.
         raise ValueError("No model named; name at least one, or pass None for all of them.")
@@ -194,13 +194,13 @@ def record_path(protocol: str, record_dir: str | Path | None = None) -> Path:
     return Path(record_dir or RECORD_DIR) / f"benchmark_{protocol}.json"
 
 
-def _processor() -> str:
+def _processor(cpuinfo_path: str | Path = "/proc/cpuinfo") -> str:
     """The processor's model name where the system gives it (Linux), else its architecture.
 
     Kept in the record because the Keras models' results differ a little between processors.
     """
     try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+        with open(cpuinfo_path, encoding="utf-8", errors="replace") as cpuinfo:
             for line in cpuinfo:
                 name = line.partition(":")[2].strip()
                 if line.startswith("model name") and name:

@@ -253,28 +253,23 @@ def test_a_record_of_another_k_is_refused(tmp_path):
         benchmark.recorded_benchmark("standard", record_dir=tmp_path)
 
 
-@pytest.mark.parametrize("content", [b"model name\n", b"model name\t: \n",
-                                     b"model name\t: Caf\xe9 CPU\n"])
-def test_an_odd_cpuinfo_does_not_stop_the_record(monkeypatch, tmp_path, content):
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"vendor_id\t: Example\nmodel name\t: Example CPU 9000\n", "Example CPU 9000, "),
     # The record is written after every model trained: a strange file must not crash it.
+    (b"model name\n", None),
+    (b"model name\t: \n", None),
+    (b"model name\t: Caf\xe9 CPU\n", "Caf\ufffd CPU, "),
+])
+def test_the_machine_names_its_processor(tmp_path, content, expected):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_bytes(content)
-    real_open = open
-    monkeypatch.setattr("builtins.open", lambda path, *args, **kwargs: real_open(
-        cpuinfo if path == "/proc/cpuinfo" else path, *args, **kwargs))
-    machine = benchmark._machine()
-    assert machine.startswith(f"{os.cpu_count()} CPU cores (") and "(, " not in machine
-
-
-def test_the_machine_names_its_processor():
-    machine = benchmark._machine()
-    assert machine.startswith(f"{os.cpu_count()} CPU cores (")
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        model_names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                       if line.startswith("model name")]
-        if model_names:
-            assert model_names[0] in machine
+    processor = benchmark._processor(cpuinfo)
+    if expected is None:  # No usable name: the architecture, as on other systems.
+        assert processor and not processor.startswith(",")
+    else:
+        assert processor.startswith(expected)
+    assert benchmark._processor(tmp_path / "missing")  # no /proc/cpuinfo: the architecture
+    assert benchmark._machine().startswith(f"{os.cpu_count()} CPU cores (")
 
 
 def test_a_record_folder_that_cannot_be_written_is_found_before_training(tmp_path, monkeypatch,
