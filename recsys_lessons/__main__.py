@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             read_record,
             run_benchmark,
         )
-        from recsys_lessons.data import DataUnavailableError
+        from recsys_lessons.data import DataUnavailableError, default_data_dir
 
         if arguments.record and arguments.k != STANDARD_K:
             benchmark.error(f"--record keeps the course's k = {STANDARD_K} only; drop --k or "
@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         # training are not the user's and keep their traceback.
         try:
             check_benchmark_arguments(arguments.models, arguments.k, arguments.protocol)
+            # Looking up the data folder now refuses a relative RECSYS_LESSONS_DATA early.
+            default_data_dir()
             if arguments.record:
                 read_record(arguments.protocol, missing_ok=True)
                 check_record_writable(arguments.protocol)
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         try:
             movielens = load_movielens("100k")
-        except DataUnavailableError as error:
+        except (DataUnavailableError, ValueError) as error:
             return _data_unavailable(error)
         seconds = time.perf_counter() - start
         cache = default_data_dir() / CACHE_FOLDER

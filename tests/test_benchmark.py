@@ -306,3 +306,14 @@ def test_fetch_and_benchmark_explain_unavailable_data_without_a_traceback(monkey
     for command in (["fetch"], ["benchmark", "--models", "Popularity"]):
         assert main(command) == 1
         assert "Could not obtain MovieLens 100K" in capsys.readouterr().err
+
+
+def test_a_relative_data_folder_is_refused_without_a_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("RECSYS_LESSONS_DATA", "data")
+    monkeypatch.setattr(models.Popularity, "fit", must_not_train)
+    assert main(["fetch"]) == 1
+    assert "RECSYS_LESSONS_DATA='data' is a relative path" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_status:
+        main(["benchmark", "--models", "Popularity"])
+    assert exit_status.value.code == 2
+    assert "RECSYS_LESSONS_DATA='data' is a relative path" in capsys.readouterr().err

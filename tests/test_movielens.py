@@ -181,6 +181,20 @@ def test_environment_variable_overrides_the_default(tmp_path, monkeypatch):
     assert movielens_module.default_data_dir() == tmp_path
 
 
+def test_a_relative_environment_variable_is_refused(tmp_path, monkeypatch):
+    # A relative folder would be another folder in the notebooks' working directory than in a
+    # terminal's, and the data would be fetched once for each.
+    monkeypatch.setenv("RECSYS_LESSONS_DATA", "data")
+    message = r"RECSYS_LESSONS_DATA='data' is a relative path.*RECSYS_LESSONS_DATA=\"\$PWD/data\""
+    with pytest.raises(ValueError, match=message):
+        movielens_module.default_data_dir()
+    with pytest.raises(ValueError, match="relative path"):
+        load_movielens()
+    # A path from the home folder is absolute once expanded.
+    monkeypatch.setenv("RECSYS_LESSONS_DATA", "~/data")
+    assert movielens_module.default_data_dir() == Path.home() / "data"
+
+
 def test_network_errors_are_caught_per_source(tmp_path, monkeypatch):
     def refuse(work_dir):
         raise urllib.error.URLError("no route to host")

@@ -110,10 +110,20 @@ def default_data_dir() -> Path:
 
     The environment variable ``RECSYS_LESSONS_DATA`` wins; then the checkout's ``datasets/``
     folder when the package runs from a checkout of the course; else a per-user cache directory.
+    A relative ``RECSYS_LESSONS_DATA`` is refused: it would name a different folder from every
+    working directory (a notebook's kernel starts in ``notebooks/``, a terminal elsewhere), and
+    the data would be fetched again into each.
     """
     override = os.environ.get(DATA_DIR_ENVIRONMENT_VARIABLE)
     if override:
-        return Path(override).expanduser()
+        folder = Path(override).expanduser()
+        if not folder.is_absolute():
+            raise ValueError(
+                f"{DATA_DIR_ENVIRONMENT_VARIABLE}={override!r} is a relative path, which would "
+                "mean another folder from every working directory. Set it to an absolute path, "
+                f"for example {DATA_DIR_ENVIRONMENT_VARIABLE}=\"$PWD/{override}\"."
+            )
+        return folder
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "datasets" / "README.md").is_file() and (checkout / "pyproject.toml").is_file():
         return checkout / "datasets"
