@@ -171,3 +171,39 @@ def test_check_interactions_reads_columns_given_as_a_generator():
     frame = pd.DataFrame({"user_id": [1.0, np.nan], "item_id": [1, 2]})
     with pytest.raises(ValueError, match="1 NaN value.*'user_id'"):
         check_interactions(frame, columns=(column for column in ("user_id", "item_id")))
+
+
+def test_ratings_stored_as_categories_are_checked_as_the_numbers_they_stand_for():
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": [4.0, 5.0]})
+    as_numbers = interaction_matrix(frame, values="rating")[0].toarray()
+    for categories in (pd.Categorical([4.0, 5.0]), pd.Categorical(["4", "5"])):
+        got = interaction_matrix(frame.assign(rating=categories), values="rating")[0]
+        np.testing.assert_array_equal(got.toarray(), as_numbers)
+    # An infinite category used to pass, and GlobalMean then learned μ = inf.
+    with pytest.raises(ValueError, match="1 infinite value"):
+        interaction_matrix(frame.assign(rating=pd.Categorical([4.0, np.inf])), values="rating")
+    with pytest.raises(ValueError, match="not finite numbers, e.g. 'x'"):
+        interaction_matrix(frame.assign(rating=pd.Categorical(["4", "x"])), values="rating")
+
+
+@pytest.mark.parametrize("ratings", [
+    pd.to_datetime(["2020-01-01", "2020-01-02"]),  # would become nanoseconds since 1970
+    pd.to_timedelta([1, 2], unit="s"),
+    np.array([4 + 1j, 5 + 0j]),  # would lose its imaginary part with only a warning
+    pd.period_range("2020", periods=2, freq="D"),
+])
+def test_ratings_that_are_not_real_numbers_are_refused(ratings):
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": ratings})
+    with pytest.raises(ValueError, match=r"'rating' column of type .*must be real numbers"):
+        interaction_matrix(frame, values="rating")
+    with pytest.raises(ValueError, match="must be real numbers"):
+        BiasBaseline().fit(frame)
+
+
+def test_missing_ids_are_refused_when_looked_up_not_masked():
+    users = IdMap([10, 20], "user_id")
+    for missing in ([10, np.nan], [10, None], pd.array([10, pd.NA], dtype="Int64"),
+                    np.array(["a", None], dtype=object)):
+        with pytest.raises(ValueError, match=r"1 of the 2 user_id values are missing"):
+            users.to_index(missing, unknown="mask")
+    assert users.to_index([10, 30], unknown="mask").tolist() == [0, -1]

@@ -220,6 +220,24 @@ def test_ids_must_be_one_dimensional(model_class, fitted, train):
             model.predict([[user, user]], [item, item])
 
 
+@MODELS
+def test_missing_ids_are_refused_not_taken_for_unknown_ones(model_class, fitted, train):
+    # A test frame from a left merge can hold NaN ids. Masked as unknown, they would be scored
+    # as new users or items (μ, or Popularity's list) and enter a metric unnoticed.
+    model = fitted[model_class]
+    user, item = train["user_id"].iloc[0], train["item_id"].iloc[0]
+    message = r"1 of the 2 (user|item)_id values are missing.*dropna\(subset=\['(user|item)_id'\]\)"
+    with pytest.raises(ValueError, match=message.replace("(user|item)", "item")):
+        model.score([user, user], [item, np.nan])
+    with pytest.raises(ValueError, match=message.replace("(user|item)", "user")):
+        model.score(pd.array([user, pd.NA], dtype="Int64"), [item, item])
+    with pytest.raises(ValueError, match="1 of the 2 user_id values are missing"):
+        model.recommend([user, None], k=3)
+    if isinstance(model, RatingPredictor):
+        with pytest.raises(ValueError, match="1 of the 2 item_id values are missing"):
+            model.predict([user, user], [item, None])
+
+
 # Every model trained by gradient steps, except GRU4Rec: its GRU saturates, so its weights stay
 # finite at any learning rate, and its loss only grows.
 GRADIENT_MODELS = pytest.mark.parametrize(

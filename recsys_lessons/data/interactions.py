@@ -103,13 +103,22 @@ class IdMap:
         """Indices of `ids`. With ``unknown="mask"`` unknown ids give -1 instead of an error.
 
         An id that is a known id written as another type ("5" for 5, or 5 for "5") raises
-        TypeError in both modes: it is a mistake, not an unknown id.
+        TypeError in both modes: it is a mistake, not an unknown id. So does a missing id (NaN,
+        None, pd.NA), with ValueError: masked as unknown, it would be scored as a new user or
+        item, and a left merge that lost some ids would go unnoticed.
         """
         if unknown not in ("raise", "mask"):
             raise ValueError(f"unknown must be 'raise' or 'mask', got {unknown!r}.")
         if isinstance(ids, list | tuple):
             ids = _keeping_types(ids).to_numpy()
         ids = np.atleast_1d(np.asarray(ids))
+        missing_ids = pd.isna(ids)
+        if missing_ids.any():
+            raise ValueError(
+                f"{int(missing_ids.sum())} of the {len(ids)} {self.name} values are missing "
+                "(NaN, None or NA), which is not an id; drop those rows first, for example "
+                f"frame.dropna(subset=[{self.name!r}])."
+            )
         positions = self.index_.get_indexer(ids)
         if (positions < 0).any():
             self._check_same_kind(ids[positions < 0])

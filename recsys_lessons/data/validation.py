@@ -30,8 +30,9 @@ def check_interactions(
         If `frame` is not a pandas DataFrame.
     ValueError
         If a required column is missing, the frame is empty, an id or a rating is NaN or
-        infinite (in a float column, or a number in an object column), or a (user_id,
-        item_id) pair appears twice.
+        infinite (in a float column, or a number in an object column), a rating column holds
+        neither real numbers nor text or categories that read as them (dates, durations,
+        complex numbers), or a (user_id, item_id) pair appears twice.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(
@@ -55,6 +56,8 @@ def check_interactions(
                 f"them first, for example frame.dropna(subset=[{column!r}])."
             )
         values = frame[column]
+        if column == "rating":
+            values = _checked_rating_column(values, name)
         if column == "rating" and not pd.api.types.is_numeric_dtype(values):
             # Text ratings would be parsed later, and "nan", "inf" or "four" would become NaN,
             # infinity or a bare conversion error deep inside a model. (Numbers among them
@@ -95,6 +98,29 @@ def check_interactions(
                 "frame.drop_duplicates(['user_id', 'item_id'], keep='last')."
             )
     return frame
+
+
+def _checked_rating_column(values: pd.Series, name: str) -> pd.Series:
+    """The rating column as the checks below read it: categories as the values they stand for.
+
+    Ratings must be real numbers, or text or categories that read as real numbers. Dates,
+    durations and complex numbers would otherwise be converted to floats without a word
+    (nanoseconds since 1970, or the real part), and an infinite category would slip past the
+    check for infinities.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    real_numbers = (pd.api.types.is_numeric_dtype(values)
+                    and not pd.api.types.is_complex_dtype(values))
+    if not (real_numbers or pd.api.types.is_object_dtype(values)
+            or pd.api.types.is_string_dtype(values)):
+        raise ValueError(
+            f"{name} has a 'rating' column of type {values.dtype}, but ratings must be real "
+            "numbers such as 4 or 3.5, or text or categories that read as one. Check that the "
+            "column named 'rating' holds the ratings (not, say, the timestamps), and convert it "
+            "to numbers."
+        )
+    return values
 
 
 def check_share(value, name: str) -> float:
