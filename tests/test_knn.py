@@ -5,6 +5,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sparse
 
@@ -409,3 +410,28 @@ def test_a_rating_of_zero_is_refused_in_rating_mode(model_class, zero):
     ratings.loc[ratings.index[0], "rating"] = zero
     with pytest.raises(ValueError, match=r"found 1 rating\(s\) of 0.*Shift the scale"):
         model_class(implicit=False).fit(ratings)
+
+
+@pytest.mark.parametrize("model_class", [UserKNN, ItemKNN])
+def test_changed_parameters_wait_for_the_next_fit(model_class):
+    ratings = make_ratings(seed=1)
+    users, items = ratings["user_id"].iloc[:20], ratings["item_id"].iloc[::-1].iloc[:20]
+    means = model_class(implicit=False, estimator="means").fit(ratings)
+    fitted_predictions = means.predict(users, items)
+    # Until the next fit, the model predicts with the estimator it was fitted with; reading the
+    # new one would mix "means" deviations into the "baseline" formula.
+    means.set_params(estimator="baseline")
+    np.testing.assert_array_equal(means.predict(users, items), fitted_predictions)
+    baseline = model_class(implicit=False, estimator="baseline").fit(ratings)
+    assert not np.allclose(baseline.predict(users, items), fitted_predictions)
+    np.testing.assert_array_equal(means.fit(ratings).predict(users, items),
+                                  baseline.predict(users, items))
+    # A model refitted in top-N mode does not predict ratings with an earlier fit's biases
+    # after switching back without a refit, and keeps ranking as it was fitted to.
+    model = model_class(implicit=False).fit(ratings).set_params(implicit=True)
+    model.fit(ratings.iloc[: len(ratings) // 2])
+    ranked = model.recommend(k=5)
+    model.set_params(implicit=False)
+    with pytest.raises(TypeError, match=r"implicit=True\) ranks items"):
+        model.predict(users, items)
+    pd.testing.assert_frame_equal(model.recommend(k=5), ranked)

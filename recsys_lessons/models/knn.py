@@ -151,8 +151,11 @@ class _NeighbourhoodModel(Recommender):
         bm25_b = self.defaults["top_n"]["bm25_b"] if self.bm25_b is None else self.bm25_b
         if not _is_number(bm25_b) or not 0 <= bm25_b <= 1:
             raise ValueError(f"bm25_b must be a number between 0 and 1, got {bm25_b!r}.")
+        # The mode and the estimator are kept with the fitted values: scoring reads them from
+        # here, so a set_params without a refit cannot mix one fit's state with another mode.
         return {"k": k, "similarity": similarity, "shrinkage": float(shrinkage),
-                "bm25_b": float(bm25_b)}
+                "bm25_b": float(bm25_b), "implicit": bool(self.implicit),
+                "estimator": self.estimator}
 
     # ----------------------------------------------------------------- orientation
 
@@ -176,7 +179,7 @@ class _NeighbourhoodModel(Recommender):
 
     def _fit(self, ratings: pd.DataFrame) -> None:
         self.parameters_ = self._resolved_parameters()
-        if self.implicit:
+        if self.parameters_["implicit"]:
             self._fit_interactions()
         else:
             self._fit_ratings(ratings)
@@ -218,7 +221,7 @@ class _NeighbourhoodModel(Recommender):
         )
         # What each neighbour contributes: r − b (estimator "baseline") or r minus the
         # neighbour's mean rating (estimator "means"), stored by owner for a fast lookup.
-        if self.estimator == "baseline":
+        if self.parameters_["estimator"] == "baseline":
             deviations = baseline_residuals
         else:
             self.mean_ratings_ = _row_means(compared)
@@ -228,7 +231,7 @@ class _NeighbourhoodModel(Recommender):
     # ----------------------------------------------------------------- scoring
 
     def _score_users(self, user_indices: np.ndarray) -> np.ndarray:
-        if self.implicit:
+        if self.parameters_["implicit"]:
             return self._interaction_scores(user_indices)
         # Rating mode ranks by predicted rating: predict every (user, item) cell.
         num_items = len(self.item_map_)
@@ -240,7 +243,7 @@ class _NeighbourhoodModel(Recommender):
         raise NotImplementedError
 
     def _score_pairs(self, user_indices, item_indices):
-        if self.implicit:
+        if self.parameters_["implicit"]:
             return super()._score_pairs(user_indices, item_indices)
         return np.clip(self._predict_known(user_indices, item_indices), *self.rating_range_)
 
@@ -253,7 +256,7 @@ class _NeighbourhoodModel(Recommender):
         baseline = (
             self.global_mean_ + self.user_bias_[user_indices] + self.item_bias_[item_indices]
         )
-        if self.estimator == "baseline":
+        if self.parameters_["estimator"] == "baseline":
             return baseline + offsets
         # KNNWithMeans starts from the target's mean rating; without neighbours, from b_ui.
         return np.where(has_neighbours, self.mean_ratings_[targets] + offsets, baseline)
@@ -266,7 +269,7 @@ class _NeighbourhoodModel(Recommender):
         every `RatingPredictor`.
         """
         self._check_fitted()
-        if self.implicit:
+        if self.parameters_["implicit"]:
             raise TypeError(
                 f"{type(self).__name__}(implicit=True) ranks items from interactions and does "
                 f"not predict ratings. Fit {type(self).__name__}(implicit=False) on ratings to "
@@ -556,7 +559,9 @@ def _neighbourhood_offsets(similarity, owner_rows, owners, targets, k):
         similarities[~is_candidate | (columns == target[:, None])] = -np.inf
         if width > k:
             # A stable sort, not argpartition: among tied candidates the lower column index
-            # wins, whatever else is in the block, so a pair scores the same alone or batched.
+            # wins, whatever else is in the block, so a pair has the same neighbours alone or
+            # batched. (Its score can still differ in the last bit: the padded width changes
+            # the order in which numpy adds the terms.)
             nearest = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
             similarities = np.take_along_axis(similarities, nearest, axis=1)
             values = np.take_along_axis(values, nearest, axis=1)
