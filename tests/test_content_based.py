@@ -273,6 +273,24 @@ def test_items_table_with_a_row_without_an_item_id():
         fitted(items=pd.concat([ITEMS, nameless]))
 
 
+def test_years_read_as_text_give_the_same_model():
+    # A CSV read as text writes the unknown year (item 5) as "" and may write 1977 as "1977.0".
+    as_text = ITEMS.assign(year=["1977.0", "1979", "1979", " 2003", "", "2007"])
+    expected = fitted()
+    got = fitted(items=as_text)
+    assert got.feature_names_.tolist() == expected.feature_names_.tolist()
+    np.testing.assert_array_equal(got.all_item_features_.toarray(),
+                                  expected.all_item_features_.toarray())
+
+
+@pytest.mark.parametrize("year", [1979.5, "n/a", np.inf])
+def test_a_year_that_is_not_a_whole_number_is_named(year):
+    with pytest.raises(ValueError, match=r"items\['year'\] has 1 value\(s\) that are not whole "
+                                         f"years, e.g. {year!r}"):
+        fitted(items=ITEMS.assign(year=ITEMS["year"].astype(object).where(
+            ITEMS["item_id"] != 2, year)))
+
+
 def test_items_table_with_a_repeated_item():
     with pytest.raises(ValueError, match="more than once"):
         fitted(items=pd.concat([ITEMS, ITEMS.iloc[:1]]))

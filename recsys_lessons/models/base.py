@@ -82,7 +82,8 @@ class Recommender:
         return type(self)(**self.get_params())
 
     def __repr__(self) -> str:
-        arguments = ", ".join(f"{name}={value!r}" for name, value in self.get_params().items())
+        arguments = ", ".join(f"{name}={_parameter_repr(value)}"
+                              for name, value in self.get_params().items())
         return f"{type(self).__name__}({arguments})"
 
     # ----------------------------------------------------------------- fitting
@@ -329,3 +330,13 @@ def _one_dimensional(ids, name: str) -> np.ndarray:
     if ids.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {ids.shape}.")
     return ids
+
+
+def _parameter_repr(value) -> str:
+    """A hyper-parameter as a model's repr shows it: a table or an array by its size only.
+
+    An items table or a catalogue of ids would otherwise print hundreds of lines.
+    """
+    if isinstance(value, pd.DataFrame | pd.Series | pd.Index | np.ndarray):
+        return f"<{type(value).__name__} of {len(value)} items>"
+    return repr(value)

@@ -31,6 +31,30 @@ from recsys_lessons.models.base import Recommender
 ITEM_COLUMNS = ("item_id", "title", "year", "genres")
 
 
+def _checked_years(years: pd.Series, source: str) -> pd.Series:
+    """The items' years as whole numbers (Int64), NA where unknown.
+
+    Missing values and blank text (a CSV read as text writes an unknown year as "") are
+    unknown years; text that reads as a whole number, such as "1995" or "1995.0", is that year.
+    Anything else is refused: a year such as 1995.5 or "n/a" has no decade to go in.
+    """
+    blank = years.map(lambda value: isinstance(value, str) and not value.strip()).to_numpy(bool)
+    numbers = pd.to_numeric(years.mask(blank), errors="coerce")
+    numbers = pd.Series(numbers).to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(numbers)
+    whole = np.isfinite(numbers)
+    whole[whole] = numbers[whole] % 1 == 0
+    unusable = (~known & years.notna().to_numpy() & ~blank) | (known & ~whole)
+    if unusable.any():
+        example = years[unusable].iloc[0]
+        raise ValueError(
+            f"{source}['year'] has {int(unusable.sum())} value(s) that are not whole years, "
+            f"e.g. {example!r}. Give each item its year as a whole number such as 1995, or "
+            "leave it missing (NaN or None) when the year is unknown."
+        )
+    return pd.Series(numbers, index=years.index).astype("Int64")
+
+
 class ContentBased(Recommender):
     """Rank items by the cosine between a user's profile and each item's features.
 
@@ -72,8 +96,9 @@ class ContentBased(Recommender):
     Parameters
     ----------
     items:
-        The items table: a DataFrame with the columns item_id, title, year (may be NA) and
-        genres (a list of genre names per item), such as `load_movielens("100k").items`.
+        The items table: a DataFrame with the columns item_id, title, year (a whole number,
+        or text that reads as one; NA or blank text when unknown) and genres (a list of
+        genre names per item), such as `load_movielens("100k").items`.
         Every item in the training ratings must be in it; it may hold more items (see
         `score_new_items`). When None, `fit` loads MovieLens 100K's items table itself, so
         `ContentBased()` works out of the box on MovieLens ratings.
@@ -119,14 +144,6 @@ class ContentBased(Recommender):
         self.year_weight = year_weight
         self.title_weight = title_weight
         self.min_title_df = min_title_df
-
-    def __repr__(self) -> str:
-        # The items table would print as a whole DataFrame; its size says enough.
-        parameters = self.get_params()
-        if isinstance(self.items, pd.DataFrame):
-            parameters["items"] = _ItemsSummary(len(self.items))
-        arguments = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
-        return f"{type(self).__name__}({arguments})"
 
     # ----------------------------------------------------------------- item features
 
@@ -192,6 +209,7 @@ class ContentBased(Recommender):
                     f"{source}['genres'] must hold a list of genre names per item, got "
                     f"{genres!r}. For a '|'-separated string use items['genres'].str.split('|')."
                 )
+        items = items.assign(year=_checked_years(items["year"], source))
         absent = pd.Index(rated_item_ids).difference(pd.Index(items["item_id"]))
         if len(absent):
             hint = (
@@ -384,16 +402,6 @@ class ContentBased(Recommender):
         not need the MovieLens download.
         """
         return cls(items=synthetic_items(train["item_id"].unique()))
-
-
-class _ItemsSummary:
-    """Shows an items table as <DataFrame of n items> in a model's repr."""
-
-    def __init__(self, count: int):
-        self.count = count
-
-    def __repr__(self) -> str:
-        return f"<DataFrame of {self.count} items>"
 
 
 def synthetic_items(item_ids) -> pd.DataFrame:
