@@ -34,7 +34,10 @@ The trade-off
 
 Both defences are private at the user level, and everything is seeded. One honest caveat
 holds throughout: the item catalogue (which items exist) is treated as public, as a film list
-is; only who interacted with what is protected.
+is; only who interacted with what is protected. So pass the public list as `catalogue`: every
+item in it gets a count or a factor, rated or not. Without one, the catalogue is the set of
+items in the data, and that set is *not* covered by ε: an item only one user rated is
+released with that user and missing without them.
 
 Seeds and real releases
     A seed makes the noise reproducible, which a course needs, and also undoes the privacy:
@@ -60,7 +63,7 @@ from scipy.special import expit, gammaln, log_expit, logsumexp
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from recsys_lessons.data.interactions import interaction_matrix
+from recsys_lessons.data.interactions import IdMap, interaction_matrix
 from recsys_lessons.data.validation import check_interactions, check_positive_int
 from recsys_lessons.metrics import auc
 from recsys_lessons.models.base import Recommender
@@ -98,7 +101,9 @@ def attribute_labels(users: pd.DataFrame, user_ids, attribute: str = "gender",
 
     `positive` is the value that counts as 1 (``"F"``), or a function of the column that
     returns booleans, e.g. ``lambda age: age < 30``. Users absent from `users`, or with a
-    missing attribute, get NaN so that the caller can leave them out.
+    missing attribute, get NaN so that the caller can leave them out. A `positive` that no
+    user, or every user, matches is refused: it is almost always a typo ("f" for "F"), and an
+    attack needs both classes.
     """
     if not isinstance(users, pd.DataFrame) or "user_id" not in users.columns:
         raise ValueError("users must be a DataFrame with a user_id column, like MovieLens.users.")
@@ -108,8 +113,24 @@ def attribute_labels(users: pd.DataFrame, user_ids, attribute: str = "gender",
         )
     column = users.set_index("user_id")[attribute].reindex(np.asarray(user_ids))
     known = column.notna().to_numpy()
-    is_positive = positive(column) if callable(positive) else column == positive
-    return np.where(known, np.asarray(is_positive, dtype=float), np.nan)
+    is_positive = np.asarray(positive(column) if callable(positive) else column == positive)
+    if is_positive.shape != known.shape or not (
+            is_positive.dtype == bool or np.isin(is_positive[known], (0, 1)).all()):
+        raise ValueError(
+            f"positive must be a value of users[{attribute!r}] or a function that returns "
+            f"True or False for each user, e.g. lambda age: age < 30; it gave "
+            f"{is_positive[known][:3].tolist() if is_positive.ndim == 1 else is_positive.shape}."
+        )
+    labels = np.where(known, is_positive.astype(float), np.nan)
+    matched = int(np.nansum(labels))
+    if known.any() and matched in (0, int(known.sum())):
+        values = pd.unique(column[known])[:5].tolist()
+        raise ValueError(
+            f"{'No' if matched == 0 else 'Every'} user with a known {attribute} matches "
+            f"positive={positive!r}, so there is one class only; the column holds values "
+            f"such as {values}."
+        )
+    return labels
 
 
 def _check_folds(folds, labels: np.ndarray) -> int:
@@ -342,6 +363,31 @@ def clip_interactions_per_user(
     return interactions[position_in_user < max_items_per_user]
 
 
+def _catalogue_map(catalogue, interactions: pd.DataFrame) -> IdMap | None:
+    """The public list of items as an IdMap, checked to hold every item of `interactions`."""
+    if catalogue is None:
+        return None
+    item_map = IdMap(catalogue, "item_id")
+    items = pd.unique(interactions["item_id"].to_numpy())
+    unlisted = items[item_map.to_index(items, unknown="mask") < 0]
+    if len(unlisted):
+        raise ValueError(
+            f"{len(unlisted)} item_id(s) of the interactions are not in the catalogue, e.g. "
+            f"{unlisted[:5].tolist()}. The catalogue is the public list of every item; add "
+            "them to it, or drop their rows."
+        )
+    return item_map
+
+
+def _use_catalogue(model: Recommender, ratings: pd.DataFrame) -> None:
+    """Put the model's item map and interactions over its public catalogue, when it has one."""
+    item_map = _catalogue_map(model.catalogue, ratings)
+    if item_map is not None:
+        model.user_items_, model.user_map_, model.item_map_ = interaction_matrix(
+            ratings, model.user_map_, item_map
+        )
+
+
 def _noisy_item_counts(interactions, item_map, epsilon, max_items_per_user, delta, rng):
     """Clipped counts of the items of `item_map` plus noise; also the noise's scale.
 
@@ -372,6 +418,7 @@ def laplace_popularity(
     epsilon: float,
     max_items_per_user: int = 20,
     seed: int | None = 0,
+    catalogue=None,
 ) -> pd.Series:
     """Item popularity counts released with user-level ε-differential privacy.
 
@@ -379,17 +426,21 @@ def laplace_popularity(
 
     where c_i counts the users of item i after each user is clipped to at most Δ interactions
     (see `clip_interactions_per_user`). The noisy counts may be negative or fractional;
-    rounding them or clipping them at 0 is post-processing and keeps the guarantee. The
-    catalogue (the items of `interactions`) is treated as public. `seed` seeds the clipping
-    and the noise; a known seed undoes the privacy, so a real release passes None (see "Seeds
-    and real releases" above).
+    rounding them or clipping them at 0 is post-processing and keeps the guarantee.
+    `catalogue` is the public list of item ids, each of which gets a count (0 plus noise when
+    nobody rated it); None takes the items of `interactions`, whose presence is then not
+    covered by ε (see the module's caveat). `seed` seeds the clipping and the noise; a known
+    seed undoes the privacy, so a real release passes None (see "Seeds and real releases"
+    above).
 
     Returns a Series of ĉ_i indexed by item_id, named "noisy_count".
     """
     check_interactions(interactions, name="interactions")
     epsilon = check_epsilon(epsilon)
     max_items_per_user = check_positive_int(max_items_per_user, "max_items_per_user")
-    _, _, item_map = interaction_matrix(interactions)
+    item_map = _catalogue_map(catalogue, interactions)
+    if item_map is None:
+        _, _, item_map = interaction_matrix(interactions)
     counts, _ = _noisy_item_counts(
         interactions, item_map, epsilon, max_items_per_user, None, np.random.default_rng(seed)
     )
@@ -434,6 +485,8 @@ class DPPopularity(Popularity):
     delta: None for the Laplace mechanism, or δ for the Gaussian one.
     random_state: seed of the clipping and of the noise. Anyone who knows it can subtract the
         noise, so a real release passes None (see the module's "Seeds and real releases").
+    catalogue: the public list of item ids, every one of which gets a noisy count and can be
+        recommended; None takes the training items, whose presence ε does not cover.
 
     Attributes
     ----------
@@ -445,13 +498,15 @@ class DPPopularity(Popularity):
     """
 
     def __init__(self, epsilon: float = 1.0, max_items_per_user: int = 20,
-                 delta: float | None = None, random_state: int | None = 0):
+                 delta: float | None = None, random_state: int | None = 0, catalogue=None):
         self.epsilon = epsilon
         self.max_items_per_user = max_items_per_user
         self.delta = delta
         self.random_state = random_state
+        self.catalogue = catalogue
 
     def _fit(self, ratings: pd.DataFrame) -> None:
+        _use_catalogue(self, ratings)
         epsilon = check_epsilon(self.epsilon)
         max_items_per_user = check_positive_int(self.max_items_per_user, "max_items_per_user")
         delta = None if self.delta is None else check_delta(self.delta)
@@ -734,12 +789,15 @@ class DPMatrixFactorization(Recommender):
     move by Adam along ĝ − λθ (λ: weight decay, which looks at no data); Adam only
     transforms the noisy gradient, which is post-processing and costs no privacy.
 
-    The privacy unit is the user: removing everything one user did (their gradient replaced
-    by zero, the "zero-out" notion of neighbouring data sets) changes the sum of a step by
+    The privacy unit is the user: replacing everything one user contributes (their gradient)
+    by zero, the "zero-out" notion of neighbouring data sets, changes the sum of a step by
     at most C, so what is released is (ε, δ)-DP at the user level, with
     ε = `dp_sgd_epsilon(σ, q, T, δ)` after T = ⌈epochs / q⌉ steps. (A rating-level guarantee
     would clip each rating's gradient instead; it is much weaker, since a user with k ratings
-    is then protected only with about k·ε.) What is released depends on `user_factors`:
+    is then protected only with about k·ε.) Zero-out compares u with a null user, not with a
+    user who rated nothing: such a user still has a gradient (every label 0), so u's real
+    history and an empty one differ by up to 2C in a step, which group privacy covers with
+    about (2ε, (1 + e^ε)δ). What is released depends on `user_factors`:
 
     ``"shared"`` (central DP)
         P is trained with Q and b by DP-SGD, so the whole model, every p_u included, is
@@ -779,6 +837,8 @@ class DPMatrixFactorization(Recommender):
     random_state: seed of the initial factors, the sampling and the noise. Anyone who knows
         it can subtract the noise, so a real release passes None (see the module's "Seeds and
         real releases").
+    catalogue: the public list of item ids, every one of which gets a factor q_i and a bias
+        b_i; None takes the training items, whose presence ε does not cover.
 
     How the defaults were chosen: on a validation split carved from the training part of
     MovieLens 100K's standard split, ``stratified_split(train, 0.25, seed=1)``, so that the
@@ -820,6 +880,7 @@ class DPMatrixFactorization(Recommender):
         positive_weight: float = 10.0,
         user_factors: str = "shared",
         random_state: int | None = 0,
+        catalogue=None,
     ):
         self.epsilon = epsilon
         self.noise_multiplier = noise_multiplier
@@ -833,6 +894,7 @@ class DPMatrixFactorization(Recommender):
         self.positive_weight = positive_weight
         self.user_factors = user_factors
         self.random_state = random_state
+        self.catalogue = catalogue
 
     @classmethod
     def _contract_test_instance(cls, train):
@@ -868,6 +930,7 @@ class DPMatrixFactorization(Recommender):
 
     def _fit(self, ratings: pd.DataFrame) -> None:
         settings = self._check_parameters()
+        _use_catalogue(self, ratings)
         if math.isinf(settings["clip_norm"]):
             raise ValueError("clip_norm must be finite: it is the sensitivity of each step.")
         rng = np.random.default_rng(self.random_state)
@@ -877,9 +940,18 @@ class DPMatrixFactorization(Recommender):
         self.steps_ = math.ceil(settings["epochs"] / self.sampling_rate_)
         self.noise_multiplier_ = settings["noise_multiplier"]
         if settings["epsilon"] is not None:
-            self.noise_multiplier_ = noise_multiplier_for_epsilon(
-                settings["epsilon"], self.sampling_rate_, self.steps_, settings["delta"]
-            )
+            try:
+                self.noise_multiplier_ = noise_multiplier_for_epsilon(
+                    settings["epsilon"], self.sampling_rate_, self.steps_, settings["delta"]
+                )
+            except ValueError as error:
+                # The function's advice, more orders, is not a parameter of the model.
+                floor = math.log(1 / settings["delta"]) / (max(DEFAULT_ORDERS) - 1)
+                raise ValueError(
+                    f"{type(self).__name__} cannot certify epsilon={settings['epsilon']} with "
+                    f"delta={settings['delta']}: its accountant's floor is about {floor:.4g}, "
+                    "however much noise is added. Choose a larger epsilon or delta."
+                ) from error
         self.epsilon_ = dp_sgd_epsilon(
             self.noise_multiplier_, self.sampling_rate_, self.steps_, settings["delta"]
         )

@@ -58,6 +58,14 @@ def test_attribute_labels_by_value_by_function_and_missing():
     )
     with pytest.raises(ValueError, match="no column 'income'"):
         attribute_labels(users, [1], "income")
+    # A value no user has is a typo, and a function must say yes or no for each user.
+    with pytest.raises(ValueError, match=r"No user with a known gender matches positive='f'.*"
+                                         r"\['F', 'M'\]"):
+        attribute_labels(users, [1, 2, 3], positive="f")
+    with pytest.raises(ValueError, match=r"Every user with a known age matches"):
+        attribute_labels(users, [1, 2, 3], "age", lambda age: age < 100)
+    with pytest.raises(ValueError, match=r"True or False for each user.*gave \[0, 1, 2\]"):
+        attribute_labels(users, [1, 2, 3], "age", lambda age: age // 20 - 1)
 
 
 def test_attack_finds_a_planted_attribute():
@@ -229,6 +237,43 @@ def test_laplace_popularity_without_noise_is_the_count():
     assert exact.name == "noisy_count" and exact.index.name == "item_id"
 
 
+def test_a_public_catalogue_hides_which_items_the_data_holds():
+    ratings = make_ratings(num_users=20, num_items=15, seed=3)
+    # Item 99 is rated by one user only: without a catalogue it is released with that user
+    # and missing without them, whatever ε is.
+    lone_user = ratings["user_id"].iloc[0]
+    with_lone = pd.concat([ratings, pd.DataFrame({"user_id": [lone_user], "item_id": [99],
+                                                  "rating": [4.0]})], ignore_index=True)
+    without_lone = with_lone[with_lone["user_id"] != lone_user]
+    assert 99 in laplace_popularity(with_lone, 1.0).index
+    assert 99 not in laplace_popularity(without_lone, 1.0).index
+    # The public list: item 99, the 15 rated items 1000–1014 and five that nobody rated.
+    catalogue = np.array([99, *range(1000, 1020)])
+    released = [laplace_popularity(data, 1.0, catalogue=catalogue)
+                for data in (with_lone, without_lone)]
+    for counts in released:
+        assert counts.index.tolist() == catalogue.tolist()
+    # Without noise, an item nobody rated counts 0 and the others count their users.
+    exact = laplace_popularity(with_lone, np.inf, max_items_per_user=10_000, catalogue=catalogue)
+    expected = with_lone["item_id"].value_counts().reindex(catalogue, fill_value=0)
+    np.testing.assert_array_equal(exact.to_numpy(), expected.to_numpy(dtype=float))
+    # The models cover the catalogue too, and can recommend an item nobody rated.
+    popularity = DPPopularity(epsilon=np.inf, max_items_per_user=10_000,
+                              catalogue=catalogue).fit(without_lone)
+    np.testing.assert_array_equal(popularity.item_map_.ids, catalogue)
+    assert {1015, 1019} <= set(popularity.recommend([lone_user], k=21)["item_id"])
+    factorisation = DPMatrixFactorization(epsilon=5.0, factors=2, epochs=2,
+                                          catalogue=catalogue).fit(without_lone)
+    assert factorisation.item_factors_.shape == (21, 2)
+    assert repr(popularity).endswith("catalogue=<ndarray of 21 items>)")
+    # A catalogue that misses a rated item is not the list of every item.
+    with pytest.raises(ValueError, match=r"1 item_id\(s\) of the interactions are not in the "
+                                         r"catalogue, e.g. \[99\]"):
+        DPPopularity(catalogue=catalogue[1:]).fit(with_lone)
+    with pytest.raises(ValueError, match="not in the catalogue"):
+        laplace_popularity(with_lone, 1.0, catalogue=catalogue[1:])
+
+
 def test_laplace_noise_has_the_right_spread_and_grows_as_epsilon_shrinks():
     ratings = make_ratings(num_users=30, num_items=40)
     exact = laplace_popularity(ratings, np.inf, max_items_per_user=8)
@@ -358,6 +403,13 @@ def test_an_epsilon_below_the_accountants_floor_names_the_way_out():
         noise_multiplier_for_epsilon(0.1, 0.27, 74, 1e-12)
     sigma = noise_multiplier_for_epsilon(0.1, 0.27, 74, 1e-12, orders=range(2, 2001))
     assert dp_sgd_epsilon(sigma, 0.27, 74, 1e-12, orders=range(2, 2001)) <= 0.1
+
+
+def test_a_model_whose_epsilon_is_below_the_floor_gives_advice_it_can_follow(train):
+    # The accountant's own advice, more orders, is not a parameter of the model.
+    with pytest.raises(ValueError, match=r"cannot certify epsilon=0.03 with delta=1e-05: its "
+                                         r"accountant's floor is about 0.0451.*larger epsilon"):
+        DPMatrixFactorization(epsilon=0.03).fit(train)
 
 
 def test_a_secret_seed_gives_a_fresh_draw_of_noise():
