@@ -181,3 +181,38 @@ def test_new_ids_that_do_not_fit_the_id_dtype_are_refused(ratings):
     small = ratings.assign(user_id=dense.astype("uint8"))
     with pytest.raises(ValueError, match="more than user_id's dtype uint8 holds"):
         augment_sequences(small, copies=2, seed=0)
+
+
+def test_a_mix_of_methods_draws_each_method_and_numbers_the_positions(ratings):
+    labelled = ratings.assign(rating=ratings["user_id"].astype(float))
+    lengths = ratings.groupby("user_id").size()
+    augmented = augment_sequences(labelled, methods=("crop", "reorder"), copies=10, seed=0)
+    versions = augmented.groupby("user_id")
+    # A crop at the default 0.6 keeps fewer than n items (n ≥ 3 here), a reorder all n; 120
+    # draws of one method only would have probability 2 · 2⁻¹²⁰.
+    kept_all = [len(rows) == lengths[int(rows["rating"].iloc[0])] for _, rows in versions]
+    assert any(kept_all) and not all(kept_all)
+    # Each version's timestamps are its positions 0, 1, 2, …, which keep the order made.
+    for _, rows in versions:
+        assert rows["timestamp"].tolist() == list(range(len(rows)))
+
+
+def test_versions_of_a_single_item_are_left_out(ratings):
+    # A crop of 5 % keeps max(1, round(0.05 · n)) = 1 item of every history here (n < 30),
+    # and a one-item version has no order to learn from.
+    assert ratings.groupby("user_id").size().max() < 30
+    assert augment_sequences(ratings, methods="crop", ratios={"crop": 0.05}, seed=0).empty
+
+
+def test_mask_and_reorder_choose_their_positions_at_random():
+    sequence = np.arange(10)
+    dropped, first_changed = set(), []
+    for seed in range(200):
+        dropped |= set(sequence) - set(mask(sequence, 0.3, np.random.default_rng(seed)))
+        changed = np.flatnonzero(reorder(sequence, 0.3, np.random.default_rng(seed)) != sequence)
+        if len(changed):
+            first_changed.append(changed[0])
+    # Each position survives one mask with probability 0.7, all 200 with 0.7²⁰⁰ ≈ 1e-31.
+    assert dropped == set(sequence)
+    # The reordered window of 3 starts anywhere from 0 to 7.
+    assert max(first_changed) >= 6

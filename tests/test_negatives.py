@@ -103,3 +103,24 @@ def test_unfitted_model_raises_and_parameters_round_trip():
     assert model.clone().get_params() == model.get_params()
     with pytest.raises(ValueError, match="not fitted"):
         model.recommend([1])
+
+
+def test_hard_negatives_draw_num_candidates_candidates(ratings, monkeypatch):
+    widths = set()
+    scores = NegativeSamplingBPR._pair_scores
+
+    def recording(self, users, items):
+        widths.add(items.shape[1])
+        return scores(self, users, items)
+
+    monkeypatch.setattr(NegativeSamplingBPR, "_pair_scores", recording)
+    NegativeSamplingBPR(negatives="hard", num_candidates=7, factors=4, epochs=1).fit(ratings)
+    assert widths == {7}
+
+
+def test_tied_candidates_give_the_first_drawn(matrix):
+    users = np.arange(20).repeat(3)
+    hard = hard_negative_indices(matrix, users, lambda users, items: np.zeros(items.shape),
+                                 np.random.default_rng(1), 5)
+    candidates = sample_negative_indices(matrix, users, 5, np.random.default_rng(1))
+    np.testing.assert_array_equal(hard, candidates[:, 0])

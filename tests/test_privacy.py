@@ -623,3 +623,57 @@ def test_privacy_utility_curve_table():
     assert (curve["fit_seconds"] > 0).all()
     with pytest.raises(TypeError, match="make_model must be a function of epsilon"):
         privacy_utility_curve(DPPopularity(), train, test)
+
+
+class _RecordingOptimizer:
+    """Stands in for Adam in one DP-SGD step: records each block's gradient, moves nothing."""
+
+    def __init__(self):
+        self.gradients = {}
+
+    def next_step(self):
+        pass
+
+    def step(self, name, gradient):
+        self.gradients[name] = gradient.copy()
+        return np.zeros_like(gradient)
+
+
+def one_recorded_step(users, **parameters):
+    ratings = make_ratings(num_users=40, num_items=30, density=0.3, seed=3)
+    model = DPMatrixFactorization(factors=3, epochs=1, batch_size=None, regularization=0.0,
+                                  **parameters).fit(ratings)
+    optimizer = _RecordingOptimizer()
+    model._step(np.asarray(users, dtype=int), model._check_parameters(), optimizer,
+                np.random.default_rng(0))
+    return model, optimizer.gradients
+
+
+@pytest.mark.parametrize("mode", ["shared", "local"])
+def test_one_step_moves_the_released_parameters_by_exactly_one_clipped_gradient(mode):
+    # Without noise and with every user in the batch (q = 1), a step of one user is that
+    # user's gradient over the released blocks, clipped to C, divided by N = 40. The raw
+    # gradient is far longer than C = 0.05, so its clipped norm is C exactly.
+    model, gradients = one_recorded_step([7], epsilon=np.inf, clip_norm=0.05, user_factors=mode)
+    released = ["item", "bias"] + (["user"] if mode == "shared" else [])
+    norm = math.sqrt(sum(float((gradients[name] ** 2).sum()) for name in released))
+    assert norm * len(model.user_map_) == pytest.approx(0.05, rel=1e-9)
+    if mode == "local":
+        # The user's own vector moves by the exact gradient, which is longer than C.
+        assert np.linalg.norm(gradients["user"][7]) * 40 > 0.05
+
+
+def test_the_noise_of_a_step_is_sigma_times_the_clip_norm():
+    # An empty batch leaves only noise, N(0, σ²C²) per coordinate, divided by N = 40.
+    model, gradients = one_recorded_step([], epsilon=None, noise_multiplier=2.0, clip_norm=0.1)
+    noise = np.concatenate([gradients[name].ravel() for name in ("user", "item", "bias")])
+    assert len(noise) == 40 * 3 + 30 * 3 + 30
+    assert noise.std() * len(model.user_map_) == pytest.approx(2.0 * 0.1, rel=0.1)
+
+
+def test_popularity_counts_clip_each_user_to_max_items_per_user():
+    # User 1 has five items and is clipped to two; user 2 has one: 2 + 1 = 3 counts in all.
+    ratings = pd.DataFrame({"user_id": [1, 1, 1, 1, 1, 2], "item_id": [1, 2, 3, 4, 5, 1]})
+    assert laplace_popularity(ratings, np.inf, max_items_per_user=2).sum() == 3
+    model = DPPopularity(epsilon=np.inf, max_items_per_user=2).fit(ratings)
+    assert model.item_counts_.sum() == 3
