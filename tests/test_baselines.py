@@ -82,3 +82,26 @@ def test_bias_regularisation_must_be_a_number_at_least_zero(parameters):
     arguments = {"reg_user": 1.0, "reg_item": 1.0, **parameters}
     with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
         fit_biases(sparse.csr_matrix([[4.0, 2.0]]), iterations=3, **arguments)
+
+
+def test_random_scores_are_one_seeded_draw_per_user(small_ratings):
+    # The docstring's rule: user u's scores are the first draws of default_rng([seed_, u]),
+    # so two users get different lists and a user's list does not depend on the batch.
+    model = RandomRecommender(random_state=1).fit(small_ratings)
+    scores = model._score_users(np.array([0, 1]))
+    for row, user in enumerate([0, 1]):
+        expected = np.random.default_rng([model.seed_, user]).random(len(model.item_map_))
+        np.testing.assert_array_equal(scores[row], expected)
+
+
+def test_ranking_scores_are_clipped_like_the_predictions():
+    # With λ = 0, μ = 11/3, b_u = (2, 0, −2) and b_i = (−2/3, −2/3, 4/3) reproduce all six
+    # ratings exactly, so they are the least-squares fit. User 1's unseen item 3 is then
+    # predicted μ + b_1 + b_3 = 7, clipped to the highest rating, 5.
+    ratings = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3], "item_id": [1, 2, 2, 3, 2, 3],
+                            "rating": [5.0, 5.0, 3.0, 5.0, 1.0, 3.0]})
+    model = BiasBaseline(reg_user=0, reg_item=0, iterations=50).fit(ratings)
+    top = model.recommend([1], k=1)
+    assert top["item_id"].tolist() == [3]
+    assert top["score"].iloc[0] == pytest.approx(5.0)
+    assert model.score([1], [3])[0] == pytest.approx(5.0)

@@ -377,3 +377,10 @@ def test_beats_random_on_movielens(movielens):
     random = evaluate_ranking(RandomRecommender().fit(train), train, test, k=10)
     assert content["ndcg@10"] > 3 * random["ndcg@10"]
     assert content["precision@10"] > 2.5 * random["precision@10"]
+
+
+def test_because_you_liked_counts_ratings_at_the_mean_as_liked():
+    # Without ratings every item counts as liked; user 11 rated both items 3, their mean.
+    implicit = fitted(ratings=RATINGS.drop(columns="rating"))
+    assert set(implicit.because_you_liked(10, 3)["item_id"]) == {1, 2, 4}
+    assert sorted(fitted().because_you_liked(11, 3)["item_id"]) == [1, 5]

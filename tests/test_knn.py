@@ -435,3 +435,27 @@ def test_changed_parameters_wait_for_the_next_fit(model_class):
     with pytest.raises(TypeError, match=r"implicit=True\) ranks items"):
         model.predict(users, items)
     pd.testing.assert_frame_equal(model.recommend(k=5), ranked)
+
+
+def test_only_the_k_most_similar_candidates_count_even_one_more_than_k():
+    # Target 0, whose owner row holds three candidates (similarities 0.9, 0.5 and 0.1, values
+    # 1, 2 and 4). With k = 2 only the first two count: (0.9·1 + 0.5·2) / (0.9 + 0.5).
+    similarity = np.zeros((4, 4))
+    similarity[0, 1:] = [0.9, 0.5, 0.1]
+    owner_rows = sparse.csr_matrix(([1.0, 2.0, 4.0], ([0, 0, 0], [1, 2, 3])), shape=(1, 4))
+    offsets, found = _neighbourhood_offsets(similarity, owner_rows, np.array([0]),
+                                            np.array([0]), 2)
+    assert found.tolist() == [True]
+    assert offsets[0] == pytest.approx(1.9 / 1.4)
+
+
+def test_pearson_similarities_are_shrunk_by_default():
+    ratings = make_ratings(seed=1)
+    model = ItemKNN(implicit=False, similarity="pearson").fit(ratings)
+    assert model.parameters_["shrinkage"] == 100.0
+    unshrunk = ItemKNN(implicit=False, similarity="pearson", shrinkage=0).fit(ratings)
+    # sim · n / (n + β), with n the number of users who rated both items.
+    rated = (model._rating_matrix(ratings) > 0).astype(float)
+    co_raters = (rated.T @ rated).toarray()
+    np.testing.assert_allclose(model.similarity_,
+                               unshrunk.similarity_ * co_raters / (co_raters + 100.0), atol=1e-12)

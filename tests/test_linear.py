@@ -46,7 +46,7 @@ def test_stronger_regularization_shrinks_the_weights():
     assert np.abs(strong).sum() < np.abs(weak).sum()
 
 
-@pytest.mark.parametrize("regularization", [0, -5.0, "500", None, True, math.inf])
+@pytest.mark.parametrize("regularization", [0, -5.0, "500", None, True, math.inf, math.nan])
 def test_bad_regularization_raises_in_fit(regularization):
     model = EASE(regularization=regularization)
     assert model.regularization is regularization

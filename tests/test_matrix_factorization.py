@@ -6,6 +6,7 @@ import pytest
 
 from recsys_lessons.data import stratified_split
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating
+from recsys_lessons.models.baselines import BiasBaseline
 from recsys_lessons.models.matrix_factorization import (
     ALS,
     BPR,
@@ -477,3 +478,46 @@ def test_implicit_als_refuses_strengths_that_make_a_confidence_negative(bad_rati
     # An infinite rating is refused by the shared input check, a negative one by ImplicitALS.
     with pytest.raises(ValueError, match="finite"):
         ImplicitALS(iterations=1).fit(ratings)
+
+
+def test_pure_svd_with_as_many_factors_as_the_smaller_side():
+    # min(users, items) = 12 is where svds stops working; the full SVD gives R V Vᵀ = R.
+    ratings = make_ratings(num_users=12, num_items=15, density=0.4, seed=1)
+    model = PureSVD(factors=12).fit(ratings)
+    np.testing.assert_allclose(
+        model.score(*all_pairs(model)), dense_matrix(model, ratings).ravel(), atol=1e-10
+    )
+
+
+def test_als_item_factors_solve_the_last_half_step_against_the_bias_residuals():
+    # The last half-step is over the items: q_i = (P_iᵀP_i + λ n_i I)⁻¹ P_iᵀ r̃_i, with P_i the
+    # factors of i's raters and r̃ = r − μ − b_u − b_i the residual of BiasBaseline's biases.
+    ratings = make_ratings(num_users=20, num_items=25, density=0.4, seed=4)
+    model = ALS(factors=3, regularization=0.1, iterations=3).fit(ratings)
+    baseline = BiasBaseline().fit(ratings)
+    assert model.global_mean_ == pytest.approx(baseline.global_mean_)
+    np.testing.assert_allclose(model.user_bias_, baseline.user_bias_)
+    np.testing.assert_allclose(model.item_bias_, baseline.item_bias_)
+    users = model.user_map_.to_index(ratings["user_id"].to_numpy())
+    items = model.item_map_.to_index(ratings["item_id"].to_numpy())
+    residual = (ratings["rating"].to_numpy() - model.global_mean_ - model.user_bias_[users]
+                - model.item_bias_[items])
+    for item in range(len(model.item_map_)):
+        rated = items == item
+        raters = model.user_factors_[users[rated]]
+        expected = np.linalg.solve(raters.T @ raters + 0.1 * rated.sum() * np.eye(3),
+                                   raters.T @ residual[rated])
+        np.testing.assert_allclose(model.item_factors_[item], expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("model_class", [ALS, BiasedMF])
+def test_ranking_scores_of_rating_models_are_their_clipped_predictions(model_class):
+    ratings = make_ratings(seed=6)
+    model = model_class(factors=3).fit(ratings)
+    # A large user bias pushes every prediction of that user above the rating scale.
+    model.user_bias_[0] += 10
+    user = model.user_map_.ids[0]
+    listed = model.recommend([user], k=5, exclude_seen=False)
+    np.testing.assert_allclose(listed["score"],
+                               model.predict(np.full(5, user), listed["item_id"]))
+    assert listed["score"].max() <= ratings["rating"].max()

@@ -185,6 +185,11 @@ def test_euclidean_distance_of_duplicate_rows_is_zero():
     assert distances[0, 1] == pytest.approx(0.0, abs=1e-6)
     assert distances[0, 2] == pytest.approx(math.sqrt(50))
     np.testing.assert_array_equal(np.diag(distances), 0.0)
+    # Rounding in ‖x‖² + ‖y‖² − 2x·y leaves about 4e-8 on this diagonal; a row is at
+    # distance 0 from itself exactly.
+    np.testing.assert_array_equal(
+        np.diag(euclidean_distance(np.array([[-2.3, -0.2, -1.2], [-0.7, -0.5, -0.3]]))), 0.0
+    )
 
 
 @pytest.mark.parametrize("make_sparse", [False, True])
