@@ -98,3 +98,22 @@ def test_popularity_sampling_without_a_drawable_item_is_an_error_not_a_hang():
         sample_negative_indices(matrix, [0], 3, np.random.default_rng(0), probabilities)
     assert (sample_negative_indices(matrix, [1], 3, np.random.default_rng(0), probabilities)
             == 1).all()
+
+
+@pytest.mark.parametrize("user_indices", [[0, -1], [0, 3], [0.0, 1.9], [True, False]])
+def test_user_indices_outside_the_matrix_rows_are_refused(user_indices):
+    # Index -1 would read the last row's positives under another key and draw them as
+    # negatives; 1.9 would be read as user 1.
+    matrix = sparse.csr_matrix(np.array([[1, 0, 0, 1], [0, 1, 0, 0], [1, 1, 0, 0]]))
+    with pytest.raises(ValueError, match=r"user_indices must be integer row indices of the "
+                                         r"matrix, from 0 to 2"):
+        sample_negative_indices(matrix, np.array(user_indices), 2, np.random.default_rng(0))
+
+
+def test_a_batch_of_users_reads_the_positives_of_its_own_rows_only():
+    # Users 2 and 0, asked for out of order and twice: no draw is ever one of their positives.
+    matrix = sparse.csr_matrix(np.array([[1, 0, 0, 1, 0], [0, 1, 1, 1, 1], [1, 1, 0, 0, 0]]))
+    users = np.array([2, 0, 2])
+    negatives = sample_negative_indices(matrix, users, 200, np.random.default_rng(0))
+    assert not matrix[users[:, None], negatives].toarray().any()
+    assert set(negatives[1]) == {1, 2, 4} and set(negatives[0]) == {2, 3, 4}

@@ -46,8 +46,18 @@ def sample_negative_indices(
     independent, so one user may get the same negative twice; that is the usual convention
     and keeps sampling vectorised (reject the positives, redraw only those).
     """
-    num_items = matrix.shape[1]
-    user_indices = np.asarray(user_indices, dtype=np.int64)
+    num_users, num_items = matrix.shape
+    user_indices = np.asarray(user_indices)
+    if user_indices.size and (not np.issubdtype(user_indices.dtype, np.integer)
+                              or user_indices.min() < 0 or user_indices.max() >= num_users):
+        # A float would be truncated and a negative index would read a row from the end,
+        # and its positives would then go unrecognised: refused rather than half-checked.
+        raise ValueError(
+            f"user_indices must be integer row indices of the matrix, from 0 to "
+            f"{num_users - 1}; got {user_indices.dtype} values from {user_indices.min()} to "
+            f"{user_indices.max()}."
+        )
+    user_indices = user_indices.astype(np.int64)
     if num_negatives == 0:
         # Nothing to draw, so even a user who interacted with every item is fine.
         return np.empty((len(user_indices), 0), dtype=np.int64)
@@ -66,10 +76,13 @@ def sample_negative_indices(
                 "A user has interacted with every item that has a sampling probability above 0, "
                 "so no negative can be drawn for them. Sample uniformly, or remove such users."
             )
-    # Sorted keys u·n_items + i of all positives allow a fast membership test.
-    coo = matrix.tocoo()
-    positive_keys = np.sort(coo.row.astype(np.int64) * num_items + coo.col)
-    users = np.repeat(user_indices, num_negatives)
+    # Sorted keys u·n_items + i of the positives allow a fast membership test. Only the rows
+    # of the users asked for are read, with u their rank among those users: a mini-batch
+    # then costs its own rows, not the whole matrix.
+    asked, user_ranks = np.unique(user_indices, return_inverse=True)
+    rows = matrix[asked].tocoo()
+    positive_keys = np.sort(rows.row.astype(np.int64) * num_items + rows.col)
+    users = np.repeat(user_ranks.astype(np.int64), num_negatives)
     negatives = rng.choice(num_items, size=users.size, p=probabilities)
 
     def is_positive(user_indices_, item_indices_):
