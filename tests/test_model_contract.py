@@ -98,6 +98,18 @@ def test_k_larger_than_the_catalogue(model_class, fitted, train):
     assert len(recommendations) == unseen
 
 
+def test_a_table_or_an_array_of_ids_is_shown_by_its_size_in_a_models_repr():
+    from recsys_lessons.models import EASE
+    from recsys_lessons.privacy import DPPopularity
+
+    assert repr(DPPopularity(catalogue=np.arange(1682))).endswith(
+        "catalogue=<ndarray of 1682 items>)")
+    assert repr(DPPopularity(catalogue=pd.Series([1, 2]))).endswith(
+        "catalogue=<Series of 2 items>)")
+    # A number held in a 0-d array is still a number.
+    assert repr(EASE(regularization=np.array(500.0))) == "EASE(regularization=array(500.))"
+
+
 @MODELS
 def test_same_seed_same_model(model_class, train):
     first = make_model(model_class, train).fit(train).recommend(k=5)

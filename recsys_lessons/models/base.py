@@ -337,6 +337,6 @@ def _parameter_repr(value) -> str:
 
     An items table or a catalogue of ids would otherwise print hundreds of lines.
     """
-    if isinstance(value, pd.DataFrame | pd.Series | pd.Index | np.ndarray):
+    if isinstance(value, pd.DataFrame | pd.Series | pd.Index | np.ndarray) and np.ndim(value):
         return f"<{type(value).__name__} of {len(value)} items>"
     return repr(value)
