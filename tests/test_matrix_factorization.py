@@ -521,3 +521,29 @@ def test_ranking_scores_of_rating_models_are_their_clipped_predictions(model_cla
     np.testing.assert_allclose(listed["score"],
                                model.predict(np.full(5, user), listed["item_id"]))
     assert listed["score"].max() <= ratings["rating"].max()
+
+
+def test_biased_mf_gives_an_item_whose_ratings_were_all_held_out_no_random_factors():
+    # Item 9999 has one rating. When validation takes it, the item gets no gradient (its bias
+    # stays exactly 0), and its factors must be 0 too, not the random start.
+    ratings = make_ratings(seed=8)
+    ratings = pd.concat([ratings, pd.DataFrame({"user_id": [ratings["user_id"].iloc[0]],
+                                                "item_id": [9999], "rating": [5.0],
+                                                "timestamp": [0]})], ignore_index=True)
+    held_out_seeds = 0
+    for seed in range(20):
+        model = BiasedMF(factors=4, epochs=2, validation_fraction=0.3,
+                         random_state=seed).fit(ratings)
+        item = model.item_map_.to_index([9999])[0]
+        if model.item_bias_[item] == 0.0:
+            held_out_seeds += 1
+            np.testing.assert_array_equal(model.item_factors_[item], 0.0)
+            user = ratings["user_id"].iloc[1]
+            user_index = model.user_map_.to_index([user])[0]
+            expected = np.clip(model.global_mean_ + model.user_bias_[user_index],
+                               *model.rating_range_)
+            assert model.predict([user], [9999])[0] == pytest.approx(expected)
+        else:
+            assert np.abs(model.item_factors_[item]).sum() > 0
+    # With 30 % held out, about 6 of the 20 seeds hold the item's rating out.
+    assert 2 <= held_out_seeds <= 14
