@@ -81,6 +81,13 @@ def test_number_checks_name_the_parameter():
     for bad in (0, -1.0, "0.1", None, float("nan")):
         with pytest.raises(ValueError, match="learning_rate must be a positive number"):
             check_positive_float(bad, "learning_rate")
+    # numpy numbers are numbers too: a search grid stored as float32 gives np.float32 values.
+    assert check_fraction(np.float32(0.25), "f") == 0.25
+    assert check_positive_float(np.float32(0.5), "rate") == 0.5
+    assert check_non_negative_float(np.int64(2), "decay") == 2.0
+    for check in (check_fraction, check_positive_float, check_non_negative_float):
+        with pytest.raises(ValueError, match="must be a"):
+            check(np.bool_(True), "flag")
     assert check_non_negative_float(0, "decay") == 0.0
     assert check_non_negative_float(0.25, "decay") == 0.25
     for bad in (-0.1, "0.1", None, True, float("nan"), float("inf")):

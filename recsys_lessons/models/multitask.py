@@ -645,7 +645,9 @@ _COMMON_PARAMETERS = """
         One row per epoch (index "epoch", from 1), each an average over the epoch's batches:
         "loss" (L = Σ_k w_k L_k), "<task>_loss" (L_k, unweighted) for every task,
         "rating_rmse" (over rated pairs) with the rating task, and the same with a "val_"
-        prefix when a validation split is used.
+        prefix when a validation split is used. Keras averages each column on its own, so in
+        the training rows Σ_k w_k "<task>_loss" matches "loss" only approximately (the
+        validation rows, one batch each, match exactly).
     user_features_, item_features_ : pandas.DataFrame
         a_u and c_i of the training users and items (rows in index order).
     global_mean_, user_bias_, item_bias_, rating_range_ :
