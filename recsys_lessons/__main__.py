@@ -141,10 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         from recsys_lessons.data import DataUnavailableError, default_data_dir, load_movielens
         from recsys_lessons.data.movielens import CACHE_FOLDER, _read_cache
 
+        try:
+            default_data_dir()  # A relative RECSYS_LESSONS_DATA is refused here.
+        except ValueError as error:
+            return _data_unavailable(error)
         start = time.perf_counter()
         try:
             movielens = load_movielens("100k")
-        except (DataUnavailableError, ValueError) as error:
+        except DataUnavailableError as error:
             return _data_unavailable(error)
         seconds = time.perf_counter() - start
         cache = default_data_dir() / CACHE_FOLDER

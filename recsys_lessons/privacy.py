@@ -113,21 +113,25 @@ def attribute_labels(users: pd.DataFrame, user_ids, attribute: str = "gender",
         )
     column = users.set_index("user_id")[attribute].reindex(np.asarray(user_ids))
     known = column.notna().to_numpy()
-    is_positive = np.asarray(positive(column) if callable(positive) else column == positive)
-    if is_positive.shape != known.shape or not (
-            is_positive.dtype == bool or np.isin(is_positive[known], (0, 1)).all()):
+    # An object array keeps pd.NA where a nullable column is missing; only known users count.
+    is_positive = np.asarray(positive(column) if callable(positive) else column == positive,
+                             dtype=object)
+    answers = is_positive[known] if is_positive.shape == known.shape else None
+    if answers is None or not all(isinstance(answer, bool | np.bool_) or answer in (0, 1)
+                                  for answer in answers):
+        shown = is_positive.shape if answers is None else answers[:3].tolist()
         raise ValueError(
             f"positive must be a value of users[{attribute!r}] or a function that returns "
-            f"True or False for each user, e.g. lambda age: age < 30; it gave "
-            f"{is_positive[known][:3].tolist() if is_positive.ndim == 1 else is_positive.shape}."
+            f"True or False for each user, e.g. lambda age: age < 30; it gave {shown}."
         )
-    labels = np.where(known, is_positive.astype(float), np.nan)
-    matched = int(np.nansum(labels))
+    labels = np.full(len(known), np.nan)
+    labels[known] = answers.astype(float)
+    matched = int(labels[known].sum())
     if known.any() and matched in (0, int(known.sum())):
         values = pd.unique(column[known])[:5].tolist()
         raise ValueError(
             f"{'No' if matched == 0 else 'Every'} user with a known {attribute} matches "
-            f"positive={positive!r}, so there is one class only; the column holds values "
+            f"positive={positive!r}, so there is one class only; the users given have values "
             f"such as {values}."
         )
     return labels
@@ -367,9 +371,17 @@ def _catalogue_map(catalogue, interactions: pd.DataFrame) -> IdMap | None:
     """The public list of items as an IdMap, checked to hold every item of `interactions`."""
     if catalogue is None:
         return None
-    item_map = IdMap(catalogue, "item_id")
+    item_map = IdMap(catalogue.ids if isinstance(catalogue, IdMap) else catalogue, "item_id")
     items = pd.unique(interactions["item_id"].to_numpy())
-    unlisted = items[item_map.to_index(items, unknown="mask") < 0]
+    try:
+        unlisted = items[item_map.to_index(items, unknown="mask") < 0]
+    except TypeError as error:
+        # IdMap's message speaks of "ids seen in fitting"; here the catalogue is the reference.
+        raise TypeError(
+            f"The catalogue's ids and the interactions' item_id are of different types (text "
+            f"and numbers), so no item would be found in it. Convert one to the other's type, "
+            f"for example catalogue = catalogue.astype(str). ({error})"
+        ) from error
     if len(unlisted):
         raise ValueError(
             f"{len(unlisted)} item_id(s) of the interactions are not in the catalogue, e.g. "
@@ -610,6 +622,15 @@ def dp_sgd_epsilon(
     return float(np.min(rdp + np.log(1 / delta) / (alphas - 1)))
 
 
+class EpsilonBelowFloorError(ValueError):
+    """An ε that no amount of noise certifies with the accountant's orders; `floor` is the
+    smallest ε it can certify, log(1/δ) / (α_max − 1)."""
+
+    def __init__(self, floor: float, message: str):
+        super().__init__(message)
+        self.floor = floor
+
+
 def noise_multiplier_for_epsilon(
     epsilon: float, sampling_rate: float, steps: int, delta: float, orders=DEFAULT_ORDERS
 ) -> float:
@@ -631,7 +652,8 @@ def noise_multiplier_for_epsilon(
     if spent(1e7) > epsilon:
         largest_order = int(np.max(_check_orders(orders)))
         floor = math.log(1 / delta) / (largest_order - 1)
-        raise ValueError(
+        raise EpsilonBelowFloorError(
+            floor,
             f"No noise multiplier up to 1e7 reaches epsilon={epsilon}: with orders up to "
             f"{largest_order} and delta={delta}, the accountant cannot certify an ε below about "
             f"{floor:.4g}, however much noise is added. Pass more orders, e.g. "
@@ -944,12 +966,12 @@ class DPMatrixFactorization(Recommender):
                 self.noise_multiplier_ = noise_multiplier_for_epsilon(
                     settings["epsilon"], self.sampling_rate_, self.steps_, settings["delta"]
                 )
-            except ValueError as error:
+            except EpsilonBelowFloorError as error:
                 # The function's advice, more orders, is not a parameter of the model.
-                floor = math.log(1 / settings["delta"]) / (max(DEFAULT_ORDERS) - 1)
                 raise ValueError(
                     f"{type(self).__name__} cannot certify epsilon={settings['epsilon']} with "
-                    f"delta={settings['delta']}: its accountant's floor is about {floor:.4g}, "
+                    f"delta={settings['delta']}: its accountant's floor is about "
+                    f"{error.floor:.4g}, "
                     "however much noise is added. Choose a larger epsilon or delta."
                 ) from error
         self.epsilon_ = dp_sgd_epsilon(
@@ -1105,6 +1127,7 @@ __all__ = [
     "AttackResult",
     "DPMatrixFactorization",
     "DPPopularity",
+    "EpsilonBelowFloorError",
     "USER_FACTOR_MODES",
     "attribute_inference_auc",
     "attribute_inference_auc_from_features",

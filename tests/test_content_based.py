@@ -1,5 +1,7 @@
 """ContentBased: item features, user profiles, cosine scores, explanations and errors."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -283,12 +285,23 @@ def test_years_read_as_text_give_the_same_model():
                                   expected.all_item_features_.toarray())
 
 
-@pytest.mark.parametrize("year", [1979.5, "n/a", np.inf])
+@pytest.mark.parametrize("year", [1979.5, "n/a", np.inf, 1e20])
 def test_a_year_that_is_not_a_whole_number_is_named(year):
     with pytest.raises(ValueError, match=r"items\['year'\] has 1 value\(s\) that are not whole "
-                                         f"years, e.g. {year!r}"):
+                                         f"years, e.g. {re.escape(repr(year))}"):
         fitted(items=ITEMS.assign(year=ITEMS["year"].astype(object).where(
             ITEMS["item_id"] != 2, year)))
+
+
+@pytest.mark.parametrize("years", [
+    pd.to_datetime(["1977-05-25"] * 6),  # dates would be read as microseconds since 1970
+    [True, False, True, True, False, True],
+])
+def test_years_that_are_dates_or_booleans_are_refused(years):
+    with pytest.raises(ValueError, match=r"items\['year'\] is of type .*dates.dt.year"):
+        fitted(items=ITEMS.assign(year=years))
+    # Without the year block the years are not read at all.
+    assert fitted(items=ITEMS.assign(year=years), year_weight=0.0).feature_names_.size
 
 
 def test_items_table_with_a_repeated_item():

@@ -191,6 +191,10 @@ def test_ratings_stored_as_categories_are_checked_as_the_numbers_they_stand_for(
     pd.to_timedelta([1, 2], unit="s"),
     np.array([4 + 1j, 5 + 0j]),  # would lose its imaginary part with only a warning
     pd.period_range("2020", periods=2, freq="D"),
+    # As categories they are still dates, durations and complex numbers.
+    pd.Categorical(pd.to_datetime(["2020-01-01", "2020-01-02"])),
+    pd.Categorical(pd.to_timedelta([1, 2], unit="s")),
+    pd.Categorical([4 + 1j, 5 + 0j]),
 ])
 def test_ratings_that_are_not_real_numbers_are_refused(ratings):
     frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": ratings})

@@ -432,6 +432,7 @@ def test_changed_parameters_wait_for_the_next_fit(model_class):
     model.fit(ratings.iloc[: len(ratings) // 2])
     ranked = model.recommend(k=5)
     model.set_params(implicit=False)
+    assert model.predicts_ratings is False  # It answers for the mode it was fitted in.
     with pytest.raises(TypeError, match=r"implicit=True\) ranks items"):
         model.predict(users, items)
     pd.testing.assert_frame_equal(model.recommend(k=5), ranked)

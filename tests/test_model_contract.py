@@ -99,14 +99,19 @@ def test_k_larger_than_the_catalogue(model_class, fitted, train):
 
 
 def test_a_table_or_an_array_of_ids_is_shown_by_its_size_in_a_models_repr():
-    from recsys_lessons.models import EASE
+    from recsys_lessons.models import EASE, NeuMF
     from recsys_lessons.privacy import DPPopularity
 
     assert repr(DPPopularity(catalogue=np.arange(1682))).endswith(
         "catalogue=<ndarray of 1682 items>)")
     assert repr(DPPopularity(catalogue=pd.Series([1, 2]))).endswith(
         "catalogue=<Series of 2 items>)")
-    # A number held in a 0-d array is still a number.
+    assert repr(DPPopularity(catalogue=list(range(11)))).endswith("catalogue=<list of 11 items>)")
+    assert repr(DPPopularity(catalogue=np.zeros((3, 500)))).endswith(
+        "catalogue=<ndarray of shape (3, 500)>)")
+    assert repr(DPPopularity(catalogue=pd.Series([7]))).endswith("<Series of 1 item>)")
+    # Short lists, such as layer widths, and numbers in 0-d arrays are shown as they are.
+    assert "hidden_layers=(64, 32, 16)" in repr(NeuMF())
     assert repr(EASE(regularization=np.array(500.0))) == "EASE(regularization=array(500.))"
 
 

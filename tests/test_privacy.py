@@ -66,6 +66,10 @@ def test_attribute_labels_by_value_by_function_and_missing():
         attribute_labels(users, [1, 2, 3], "age", lambda age: age < 100)
     with pytest.raises(ValueError, match=r"True or False for each user.*gave \[0, 1, 2\]"):
         attribute_labels(users, [1, 2, 3], "age", lambda age: age // 20 - 1)
+    # A nullable column answers NA for a missing age; that user is left out (NaN).
+    nullable = users.assign(age=pd.array([20, None, 60], dtype="Int64"))
+    np.testing.assert_array_equal(
+        attribute_labels(nullable, [1, 2, 3], "age", lambda age: age < 30), [1, np.nan, 0])
 
 
 def test_attack_finds_a_planted_attribute():
@@ -272,6 +276,14 @@ def test_a_public_catalogue_hides_which_items_the_data_holds():
         DPPopularity(catalogue=catalogue[1:]).fit(with_lone)
     with pytest.raises(ValueError, match="not in the catalogue"):
         laplace_popularity(with_lone, 1.0, catalogue=catalogue[1:])
+    # Ids of another type are named as such; an IdMap of the catalogue works like its ids.
+    with pytest.raises(TypeError, match=r"catalogue's ids and the interactions' item_id are of "
+                                        r"different types.*astype\(str\)"):
+        laplace_popularity(with_lone, 1.0, catalogue=catalogue.astype(str))
+    from recsys_lessons.data import IdMap
+
+    pd.testing.assert_series_equal(
+        laplace_popularity(with_lone, 1.0, catalogue=IdMap(catalogue)), released[0])
 
 
 def test_laplace_noise_has_the_right_spread_and_grows_as_epsilon_shrinks():

@@ -110,10 +110,19 @@ def test_user_indices_outside_the_matrix_rows_are_refused(user_indices):
         sample_negative_indices(matrix, np.array(user_indices), 2, np.random.default_rng(0))
 
 
-def test_a_batch_of_users_reads_the_positives_of_its_own_rows_only():
+def test_users_asked_for_out_of_order_and_twice_never_get_their_positives():
     # Users 2 and 0, asked for out of order and twice: no draw is ever one of their positives.
     matrix = sparse.csr_matrix(np.array([[1, 0, 0, 1, 0], [0, 1, 1, 1, 1], [1, 1, 0, 0, 0]]))
     users = np.array([2, 0, 2])
     negatives = sample_negative_indices(matrix, users, 200, np.random.default_rng(0))
     assert not matrix[users[:, None], negatives].toarray().any()
     assert set(negatives[1]) == {1, 2, 4} and set(negatives[0]) == {2, 3, 4}
+
+
+def test_any_sparse_format_is_accepted():
+    matrix = sparse.csr_matrix(np.array([[1, 0, 0, 1], [0, 1, 0, 0], [1, 1, 0, 0]]))
+    users = np.array([0, 2, 1])
+    expected = sample_negative_indices(matrix, users, 3, np.random.default_rng(0))
+    for form in (matrix.tocoo(), matrix.tocsc(), sparse.coo_array(matrix)):
+        np.testing.assert_array_equal(
+            sample_negative_indices(form, users, 3, np.random.default_rng(0)), expected)

@@ -46,6 +46,7 @@ def sample_negative_indices(
     independent, so one user may get the same negative twice; that is the usual convention
     and keeps sampling vectorised (reject the positives, redraw only those).
     """
+    matrix = matrix.tocsr()  # Rows are read below; any sparse format is accepted.
     num_users, num_items = matrix.shape
     user_indices = np.asarray(user_indices)
     if user_indices.size and (not np.issubdtype(user_indices.dtype, np.integer)
@@ -61,7 +62,7 @@ def sample_negative_indices(
     if num_negatives == 0:
         # Nothing to draw, so even a user who interacted with every item is fine.
         return np.empty((len(user_indices), 0), dtype=np.int64)
-    if user_indices.size and (matrix.getnnz(axis=1)[user_indices] >= num_items).any():
+    if user_indices.size and (np.diff(matrix.indptr)[user_indices] >= num_items).any():
         raise ValueError(
             "A user has interacted with every item, so no negative can be drawn for them. "
             "Remove such users before sampling."

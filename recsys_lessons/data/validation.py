@@ -108,19 +108,20 @@ def _checked_rating_column(values: pd.Series, name: str) -> pd.Series:
     (nanoseconds since 1970, or the real part), and an infinite category would slip past the
     check for infinities.
     """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    real_numbers = (pd.api.types.is_numeric_dtype(values)
-                    and not pd.api.types.is_complex_dtype(values))
-    if not (real_numbers or pd.api.types.is_object_dtype(values)
-            or pd.api.types.is_string_dtype(values)):
+    # Categories are judged by what they hold: dates as categories are still dates.
+    categorical = isinstance(values.dtype, pd.CategoricalDtype)
+    dtype = values.cat.categories.dtype if categorical else values.dtype
+    real_numbers = (pd.api.types.is_numeric_dtype(dtype)
+                    and not pd.api.types.is_complex_dtype(dtype))
+    if not (real_numbers or pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)):
         raise ValueError(
-            f"{name} has a 'rating' column of type {values.dtype}, but ratings must be real "
+            f"{name} has a 'rating' column of type {dtype}, but ratings must be real "
             "numbers such as 4 or 3.5, or text or categories that read as one. Check that the "
             "column named 'rating' holds the ratings (not, say, the timestamps), and convert it "
             "to numbers."
         )
-    return values
+    return values.astype(object) if categorical else values
 
 
 def check_share(value, name: str) -> float:

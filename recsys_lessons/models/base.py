@@ -338,5 +338,11 @@ def _parameter_repr(value) -> str:
     An items table or a catalogue of ids would otherwise print hundreds of lines.
     """
     if isinstance(value, pd.DataFrame | pd.Series | pd.Index | np.ndarray) and np.ndim(value):
+        if np.ndim(value) > 1 and not isinstance(value, pd.DataFrame):
+            return f"<{type(value).__name__} of shape {np.shape(value)}>"
+        return f"<{type(value).__name__} of {len(value)} item{'s' if len(value) != 1 else ''}>"
+    # A list of ids (a catalogue, say) is summarised too; short ones, such as layer widths,
+    # are shown in full.
+    if isinstance(value, list | tuple) and len(value) > 10:
         return f"<{type(value).__name__} of {len(value)} items>"
     return repr(value)

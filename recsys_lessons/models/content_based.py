@@ -36,13 +36,22 @@ def _checked_years(years: pd.Series, source: str) -> pd.Series:
 
     Missing values and blank text (a CSV read as text writes an unknown year as "") are
     unknown years; text that reads as a whole number, such as "1995" or "1995.0", is that year.
-    Anything else is refused: a year such as 1995.5 or "n/a" has no decade to go in.
+    Anything else is refused: a year such as 1995.5 or "n/a" has no decade to go in, and
+    dates, durations and booleans would be read as numbers that are no years.
     """
+    kind = years.cat.categories.dtype if isinstance(years.dtype, pd.CategoricalDtype) \
+        else years.dtype
+    if pd.api.types.is_bool_dtype(kind) or kind.kind in "mM":
+        raise ValueError(
+            f"{source}['year'] is of type {kind}; give each item its year as a whole number "
+            "such as 1995 (for dates, items['year'] = dates.dt.year)."
+        )
     blank = years.map(lambda value: isinstance(value, str) and not value.strip()).to_numpy(bool)
     numbers = pd.to_numeric(years.mask(blank), errors="coerce")
     numbers = pd.Series(numbers).to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(numbers)
-    whole = np.isfinite(numbers)
+    # Years of more than four digits are refused too: they are not years, and would not fit.
+    whole = np.isfinite(numbers) & (np.abs(np.nan_to_num(numbers)) < 10_000)
     whole[whole] = numbers[whole] % 1 == 0
     unusable = (~known & years.notna().to_numpy() & ~blank) | (known & ~whole)
     if unusable.any():
@@ -209,7 +218,8 @@ class ContentBased(Recommender):
                     f"{source}['genres'] must hold a list of genre names per item, got "
                     f"{genres!r}. For a '|'-separated string use items['genres'].str.split('|')."
                 )
-        items = items.assign(year=_checked_years(items["year"], source))
+        if self.year_weight > 0:  # The years are read only for their decades.
+            items = items.assign(year=_checked_years(items["year"], source))
         absent = pd.Index(rated_item_ids).difference(pd.Index(items["item_id"]))
         if len(absent):
             hint = (

@@ -102,7 +102,10 @@ class _NeighbourhoodModel(Recommender):
 
     @property
     def predicts_ratings(self) -> bool:
-        # Only the rating mode has estimators of r̂_ui; top-N scores are not ratings.
+        # Only the rating mode has estimators of r̂_ui; top-N scores are not ratings. A fitted
+        # model answers for the mode it was fitted in, whatever set_params changed since.
+        if hasattr(self, "user_map_"):
+            return not self.parameters_["implicit"]
         return not self.implicit
 
     # ----------------------------------------------------------------- parameters
