@@ -44,13 +44,17 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
-from numbers import Real as RealNumber
 
 import numpy as np
 import pandas as pd
 
 from recsys_lessons.data.splits import leave_one_out, stratified_split, validation_counts
-from recsys_lessons.data.validation import check_interactions, check_positive_int, check_share
+from recsys_lessons.data.validation import (
+    check_interactions,
+    check_positive_int,
+    check_share,
+    is_real_number,
+)
 from recsys_lessons.evaluation import evaluate_ranking
 
 #: Metrics a search can maximise, written "name@k" (e.g. "ndcg@10").
@@ -99,10 +103,6 @@ class Categorical:
 Dimension = Real | Integer | Categorical
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, RealNumber) and not isinstance(value, bool)
-
-
 def _check_dimension(name: str, dimension) -> Dimension:
     """The dimension as a Real, Integer or Categorical, or a ValueError that says what is wrong."""
     if isinstance(dimension, list | tuple) and not isinstance(dimension, Categorical):
@@ -129,7 +129,7 @@ def _check_dimension(name: str, dimension) -> Dimension:
                     f"Integer bounds of {name!r} must be integers, got low={low!r}, "
                     f"high={high!r}. For a real-valued parameter use Real({low!r}, {high!r})."
                 )
-        elif not (_is_number(low) and _is_number(high) and math.isfinite(low)
+        elif not (is_real_number(low) and is_real_number(high) and math.isfinite(low)
                   and math.isfinite(high)):
             raise ValueError(
                 f"Real bounds of {name!r} must be finite numbers, got low={low!r}, high={high!r}."
@@ -361,7 +361,7 @@ def _check_initial_value(name: str, dimension: Dimension, value):
             return as_tuples
         raise ValueError(f"initial_params gives {name}={value!r}, which is not one of its "
                          f"choices {list(dimension.choices)}.")
-    valid = isinstance(value, RealNumber) and not isinstance(value, bool)
+    valid = is_real_number(value)
     if valid and isinstance(dimension, Integer):
         valid = float(value).is_integer()  # Optuna would silently round 2.5 down to 2.
     if not valid or not dimension.low <= value <= dimension.high:

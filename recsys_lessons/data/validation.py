@@ -100,6 +100,18 @@ def check_interactions(
     return frame
 
 
+def is_real_number(value) -> bool:
+    """True for a Python or numpy real number (np.float32 included), False for a boolean."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def stored_dtype(values: pd.Series):
+    """The dtype of what a column holds: for a categorical column, that of its categories."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.categories.dtype
+    return values.dtype
+
+
 def _checked_rating_column(values: pd.Series, name: str) -> pd.Series:
     """The rating column as the checks below read it: categories as the values they stand for.
 
@@ -110,7 +122,7 @@ def _checked_rating_column(values: pd.Series, name: str) -> pd.Series:
     """
     # Categories are judged by what they hold: dates as categories are still dates.
     categorical = isinstance(values.dtype, pd.CategoricalDtype)
-    dtype = values.cat.categories.dtype if categorical else values.dtype
+    dtype = stored_dtype(values)
     real_numbers = (pd.api.types.is_numeric_dtype(dtype)
                     and not pd.api.types.is_complex_dtype(dtype))
     if not (real_numbers or pd.api.types.is_object_dtype(dtype)

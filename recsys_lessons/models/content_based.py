@@ -24,7 +24,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import MultiLabelBinarizer, normalize
 
 from recsys_lessons.data.interactions import IdMap
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, stored_dtype
 from recsys_lessons.models.base import Recommender
 
 #: Columns the items table must have; `genres` holds a list of genre names per item.
@@ -39,8 +39,7 @@ def _checked_years(years: pd.Series, source: str) -> pd.Series:
     Anything else is refused: a year such as 1995.5 or "n/a" has no decade to go in, and
     dates, durations and booleans would be read as numbers that are no years.
     """
-    kind = years.cat.categories.dtype if isinstance(years.dtype, pd.CategoricalDtype) \
-        else years.dtype
+    kind = stored_dtype(years)
     if pd.api.types.is_bool_dtype(kind) or kind.kind in "mM":
         raise ValueError(
             f"{source}['year'] is of type {kind}; give each item its year as a whole number "

@@ -17,8 +17,6 @@ that do not depend on the network:
 
 from __future__ import annotations
 
-from numbers import Real
-
 import keras
 import numpy as np
 import pandas as pd
@@ -26,7 +24,11 @@ import scipy.sparse as sparse
 
 from recsys_lessons.data.sampling import sample_negative_indices
 from recsys_lessons.data.splits import validation_counts
-from recsys_lessons.data.validation import check_positive_int, check_whole_count
+from recsys_lessons.data.validation import (
+    check_positive_int,
+    check_whole_count,
+    is_real_number,
+)
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.keras_import import first_training_quiet
 
@@ -194,28 +196,23 @@ def check_finite_weights(recommender, network: keras.Model) -> None:
             )
 
 
-def _is_real_number(value) -> bool:
-    """True for Python and numpy numbers (np.float32 included), False for booleans."""
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
-
-
 def check_fraction(value, name: str) -> float:
     """Return `value` as a float in [0, 1), or raise with a message that says so."""
-    if not _is_real_number(value) or not 0 <= value < 1:
+    if not is_real_number(value) or not 0 <= value < 1:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}.")
     return float(value)
 
 
 def check_non_negative_float(value, name: str) -> float:
     """Return `value` as a float >= 0, or raise with a message that says so."""
-    if not _is_real_number(value) or not value >= 0 or value == float("inf"):
+    if not is_real_number(value) or not value >= 0 or value == float("inf"):
         raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
     return float(value)
 
 
 def check_positive_float(value, name: str) -> float:
     """Return `value` as a float > 0, or raise with a message that says so."""
-    if not _is_real_number(value) or not value > 0:
+    if not is_real_number(value) or not value > 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}.")
     return float(value)
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, is_real_number
 from recsys_lessons.models.base import SCORE_BLOCK_CELLS, RatingPredictor, Recommender
 from recsys_lessons.models.baselines import BiasBaseline, fit_biases
 from recsys_lessons.similarity import cosine, jaccard, pearson, top_k_neighbors
@@ -577,6 +577,4 @@ def _neighbourhood_offsets(similarity, owner_rows, owners, targets, k):
 
 
 def _is_number(value) -> bool:
-    return (
-        not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
-    )
+    return is_real_number(value) and np.isfinite(value)

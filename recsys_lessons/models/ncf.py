@@ -48,8 +48,8 @@ import keras
 import numpy as np
 import scipy.special
 
-from recsys_lessons.data.validation import check_whole_count
-from recsys_lessons.models.keras_utils import KerasRecommender, _is_real_number
+from recsys_lessons.data.validation import check_whole_count, is_real_number
+from recsys_lessons.models.keras_utils import KerasRecommender
 
 # ----------------------------------------------------------------------------- networks
 
@@ -417,7 +417,7 @@ class NeuMF(KerasRecommender):
     def _check_parameters(self):
         super()._check_parameters()
         hidden_layers = _check_hidden_layers(self.hidden_layers)
-        if not _is_real_number(self.alpha) or not 0 <= self.alpha <= 1:
+        if not is_real_number(self.alpha) or not 0 <= self.alpha <= 1:
             raise ValueError(f"alpha must be a number in [0, 1], got {self.alpha!r}.")
         if self.pretrained is None:
             return
