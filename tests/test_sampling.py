@@ -126,3 +126,43 @@ def test_any_sparse_format_is_accepted():
     for form in (matrix.tocoo(), matrix.tocsc(), sparse.coo_array(matrix)):
         np.testing.assert_array_equal(
             sample_negative_indices(form, users, 3, np.random.default_rng(0)), expected)
+
+
+class _CountingGenerator:
+    """A numpy Generator that counts its `choice` calls (one per redrawing round)."""
+
+    def __init__(self, seed):
+        self.generator = np.random.default_rng(seed)
+        self.choice_calls = 0
+
+    def choice(self, *args, **kwargs):
+        self.choice_calls += 1
+        return self.generator.choice(*args, **kwargs)
+
+
+@pytest.mark.parametrize("strategy", ["uniform", "popularity"])
+def test_a_user_with_almost_no_free_mass_is_drawn_directly_with_the_same_distribution(strategy):
+    # 300 items; user 0 has every item but 297, 298 and 299, the least popular ones, whose
+    # probabilities differ (counts 1, 2 and 3). Redrawing would take thousands of rounds.
+    num_items = 300
+    rows = [0] * (num_items - 3)
+    columns = list(range(num_items - 3))
+    for item, count in zip(range(num_items), [50] * 297 + [1, 2, 3], strict=True):
+        rows += list(range(1, count + 1))
+        columns += [item] * count
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(51, num_items))
+    probabilities = item_probabilities(matrix, strategy)
+    free = np.array([297, 298, 299])
+    expected = (np.full(3, 1 / 3) if probabilities is None
+                else probabilities[free] / probabilities[free].sum())
+    assert (1 - expected.sum() if probabilities is None
+            else 1 - probabilities[:297].sum()) < 0.05  # far below the redrawing threshold
+    rng = _CountingGenerator(0)
+    draws = sample_negative_indices(matrix, np.array([0, 3, 0]), 6000, rng, probabilities)
+    # The first draw and the redrawing rounds of user 3 (free mass about 0.98), then one
+    # direct draw for user 0: a handful of calls, not thousands.
+    assert rng.choice_calls < 10
+    assert set(np.unique(draws[[0, 2]])) == set(free)
+    shares = np.array([(draws[[0, 2]] == item).mean() for item in free])
+    np.testing.assert_allclose(shares, expected, atol=0.015)
+    assert not matrix[3, draws[1]].toarray().any()

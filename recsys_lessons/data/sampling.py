@@ -17,6 +17,13 @@ from recsys_lessons.data.validation import check_interactions, check_positive_in
 
 STRATEGIES = ("uniform", "popularity")
 
+#: Below this free mass (the chance that one draw misses all of a user's positives), a user's
+#: negatives are drawn from their free items directly rather than by redrawing, which needs
+#: about 1 / free mass rounds per draw: at a free mass of 4e-4 among 1,682 items, 199
+#: popularity draws took 0.76 s by redrawing and 3 ms directly. No MovieLens 100K user comes
+#: near it (their least free mass under popularity sampling is about 0.35).
+_SCARCE_FREE_MASS = 0.1
+
 
 def item_probabilities(matrix: sparse.csr_matrix, strategy: str, exponent: float = 0.75):
     """Sampling probability of each item: None (uniform) or proportional to count^exponent.
@@ -44,7 +51,9 @@ def sample_negative_indices(
     `matrix` is the users × items interaction matrix; a stored entry (u, i) means i is a
     positive of u. Returns an array of shape (len(user_indices), num_negatives). Draws are
     independent, so one user may get the same negative twice; that is the usual convention
-    and keeps sampling vectorised (reject the positives, redraw only those).
+    and keeps sampling vectorised (reject the positives, redraw only those). A user whose
+    positives hold more than 90 % of the sampling probability gets draws from their free
+    items, renormalised, instead: the same distribution, without thousands of redraws.
     """
     matrix = matrix.tocsr()  # Rows are read below; any sparse format is accepted.
     num_users, num_items = matrix.shape
@@ -67,21 +76,24 @@ def sample_negative_indices(
             "A user has interacted with every item, so no negative can be drawn for them. "
             "Remove such users before sampling."
         )
-    if probabilities is not None and user_indices.size:
+    # Only the rows of the users asked for are read, with u their rank among those users: a
+    # mini-batch then costs its own rows, not the whole matrix.
+    asked, user_ranks = np.unique(user_indices, return_inverse=True)
+    rows = matrix[asked].tocoo()
+    # The free mass of a user: the probability that one draw is not one of their positives.
+    if probabilities is None:
+        free_mass = 1.0 - np.bincount(rows.row, minlength=len(asked)) / num_items
+    else:
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        free_mass = 1.0 - np.bincount(rows.row, weights=probabilities[rows.col],
+                                      minlength=len(asked))
         # Redrawing would never end for a user whose every remaining item has probability 0
         # (an item nobody interacted with gets 0 under popularity sampling).
-        binary = (matrix[np.unique(user_indices)] != 0).astype(np.float64)
-        free_mass = 1.0 - binary @ np.asarray(probabilities, dtype=np.float64)
         if (free_mass <= 1e-12).any():
             raise ValueError(
                 "A user has interacted with every item that has a sampling probability above 0, "
                 "so no negative can be drawn for them. Sample uniformly, or remove such users."
             )
-    # Sorted keys u·n_items + i of the positives allow a fast membership test. Only the rows
-    # of the users asked for are read, with u their rank among those users: a mini-batch
-    # then costs its own rows, not the whole matrix.
-    asked, user_ranks = np.unique(user_indices, return_inverse=True)
-    rows = matrix[asked].tocoo()
     positive_keys = np.sort(rows.row.astype(np.int64) * num_items + rows.col)
     users = np.repeat(user_ranks.astype(np.int64), num_negatives)
     negatives = rng.choice(num_items, size=users.size, p=probabilities)
@@ -91,11 +103,24 @@ def sample_negative_indices(
         found = np.minimum(np.searchsorted(positive_keys, keys), len(positive_keys) - 1)
         return positive_keys[found] == keys
 
-    # Redraw the draws that hit a positive, checking only the redrawn ones each round.
-    redraw = np.flatnonzero(is_positive(users, negatives)) if len(positive_keys) else []
+    # Redraw the draws that hit a positive, checking only the redrawn ones each round. A
+    # user with little free mass would need many rounds (about 1 / free mass per draw), so
+    # their draws are made exactly instead, below.
+    scarce = free_mass < _SCARCE_FREE_MASS
+    redraw = (np.flatnonzero(is_positive(users, negatives) & ~scarce[users])
+              if len(positive_keys) else [])
     while len(redraw):
         negatives[redraw] = rng.choice(num_items, size=len(redraw), p=probabilities)
         redraw = redraw[is_positive(users[redraw], negatives[redraw])]
+    for rank in np.flatnonzero(scarce):
+        # The same distribution as redrawing until a draw is free: the probabilities of the
+        # user's free items, renormalised.
+        free_items = np.setdiff1d(np.arange(num_items), rows.col[rows.row == rank])
+        free_probabilities = None
+        if probabilities is not None:
+            free_probabilities = probabilities[free_items] / probabilities[free_items].sum()
+        slots = np.flatnonzero(users == rank)
+        negatives[slots] = rng.choice(free_items, size=len(slots), p=free_probabilities)
     return negatives.reshape(len(user_indices), num_negatives)
 
 
