@@ -90,6 +90,18 @@ def test_sampled_protocol_by_hand():
     assert summary["ndcg@5"] == pytest.approx(0.5) and summary["cases"] == 3
 
 
+def test_sampled_protocol_draws_its_negatives_with_the_seed(small_ratings):
+    train, test = stratified_split(small_ratings, seed=0)
+    model = Popularity().fit(train)
+
+    def sampled(seed):
+        return evaluate_ranking(model, train, test, k=5, protocol="sampled", num_negatives=10,
+                                seed=seed, per_user=True)
+
+    pd.testing.assert_frame_equal(sampled(1), sampled(1))
+    assert not sampled(1)["ndcg@5"].equals(sampled(2)["ndcg@5"])
+
+
 def test_full_protocol_leaves_out_test_users_the_model_does_not_know(small_ratings):
     train, test = stratified_split(small_ratings, seed=0)
     model = ItemKNN().fit(train)

@@ -476,6 +476,8 @@ def test_novelty_hand_computed():
     )
     with pytest.raises(ValueError, match="popularity"):
         novelty([["a", "d"]], popularity, num_users=100)
+    # An empty list has no novelty and is left out of the mean, not counted as 0.
+    assert novelty([["a"], []], popularity, num_users=100) == pytest.approx(1.0)
 
 
 def test_gini_hand_computed():

@@ -123,3 +123,12 @@ def test_temporal_split_names_a_non_numeric_timestamp(small_ratings):
     dated = small_ratings.assign(timestamp=pd.to_datetime(small_ratings["timestamp"], unit="s"))
     with pytest.raises(ValueError, match="timestamp must be numeric"):
         temporal_split(dated)
+
+
+def test_validation_counts_never_hold_out_a_users_last_item():
+    from recsys_lessons.data.splits import validation_counts
+
+    # round(f · n), but every user keeps at least one item to train on.
+    np.testing.assert_array_equal(validation_counts([1, 2, 3], 0.9), [0, 1, 2])
+    np.testing.assert_array_equal(validation_counts([1, 2, 4, 10], 0.6), [0, 1, 2, 6])
+    np.testing.assert_array_equal(validation_counts([5, 6], 0.1), [0, 1])

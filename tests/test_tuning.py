@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recsys_lessons.data import stratified_split
 from recsys_lessons.evaluation import evaluate_ranking
 from recsys_lessons.models import EASE, ImplicitALS, ItemKNN, Popularity
 from recsys_lessons.tuning import (
@@ -382,3 +383,95 @@ def test_a_searched_epochs_value_is_kept_when_early_stopping_ends_a_trial_sooner
     assert (result.trials["epochs_run"] < result.trials["epochs"]).all()  # stopped sooner
     assert result.best_params["epochs"] in (6, 8)
     assert result.best_model().epochs == result.best_params["epochs"]
+
+
+# ------------------------------------------------- seeds, bounds and early-stopping plumbing
+
+
+def test_validation_split_uses_its_seed(ratings):
+    # Another seed carves another validation split: the stratified split, inside train.
+    assert not validation_split(ratings, seed=1)[1].index.equals(
+        validation_split(ratings, seed=2)[1].index)
+    assert validation_split(ratings, seed=3)[1].index.equals(
+        stratified_split(ratings, 0.25, seed=3)[1].index)
+
+
+@pytest.mark.parametrize(("dimension", "expected"), [
+    (Integer(1, 3), {1, 2, 3}),
+    (Integer(1, 3, log=True), {1, 2, 3}),
+    (Integer(1, 2, log=True), {1, 2}),
+])
+def test_integer_draws_reach_the_upper_bound(dimension, expected):
+    rng = np.random.default_rng(0)
+    draws = {sample_parameters({"n": dimension}, rng)["n"] for _ in range(300)}
+    assert draws == expected
+
+
+def test_study_best_trial_is_the_search_best(ratings):
+    result = random_search(EASE(), {"regularization": Real(1, 500, log=True)}, ratings,
+                           n_trials=4, seed=7)
+    assert result.trials["ndcg@10"].nunique() > 1  # the best and the worst differ
+    assert result.study().best_value == pytest.approx(result.best_value)
+
+
+def test_an_initial_value_on_the_upper_bound_is_tried(ratings):
+    result = bayesian_search(EASE(), {"regularization": Real(1, 500)}, ratings, n_trials=1,
+                             initial_params=[{"regularization": 500}])
+    assert result.trials["regularization"].tolist() == [500.0]
+
+
+class StoppingPopularity(LayeredPopularity):
+    """A stand-in for a Keras model: it has `validation_fraction` and `patience`, and its
+    history has one row per epoch it ran, three here, whatever it holds out."""
+
+    def __init__(self, validation_fraction=0.0, patience=2, shift: float = 0.0):
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.shift = shift
+        self.layers = (1,)
+
+    def _fit(self, ratings):
+        super()._fit(ratings)
+        self.history_ = pd.DataFrame({"loss": [0.3, 0.2, 0.25]})
+
+
+def _mixed_activity():
+    # 29 users with 6 items each, whose fit part holds out nothing at 10 %, and one user with
+    # 30 items, who holds out some: early stopping can still work.
+    rng = np.random.default_rng(0)
+    rows = [(user, int(item)) for user in range(29) for item in rng.choice(40, 6, replace=False)]
+    rows += [(29, item) for item in range(30)]
+    return pd.DataFrame(rows, columns=["user_id", "item_id"])
+
+
+def test_early_stopping_holds_out_a_share_when_any_user_can_spare_one():
+    result = random_search(StoppingPopularity(), {"shift": Real(0, 1)}, _mixed_activity(),
+                           n_trials=1)
+    assert result.model.validation_fraction == 0.1
+    assert result.trials["epochs_run"].tolist() == [3]  # one per row of its history
+
+
+def test_a_models_own_validation_fraction_is_kept():
+    result = random_search(StoppingPopularity(validation_fraction=0.3), {"shift": Real(0, 1)},
+                           _mixed_activity(), n_trials=1)
+    assert result.model.validation_fraction == 0.3
+
+
+def test_a_failed_bayesian_trial_is_told_to_optuna_as_failed(ratings, monkeypatch):
+    import optuna
+
+    # Told as a score (0, say), a diverged trial would steer TPE as a poor setting; told as
+    # failed, TPE leaves it out.
+    told = []
+    tell = optuna.study.Study.tell
+
+    def recording_tell(self, trial, values=None, state=None, **options):
+        told.append((values, state))
+        return tell(self, trial, values, state=state, **options)
+
+    monkeypatch.setattr(optuna.study.Study, "tell", recording_tell)
+    result = bayesian_search(LayeredPopularity(), {"shift": Categorical([0.5, 2.0])}, ratings,
+                             n_trials=2, initial_params=[{"shift": 2.0}, {"shift": 0.5}])
+    assert np.isnan(result.trials["ndcg@10"][0]) and np.isfinite(result.trials["ndcg@10"][1])
+    assert told[0] == (None, optuna.trial.TrialState.FAIL)
+    assert told[1] == (result.trials["ndcg@10"][1], None)
