@@ -371,8 +371,15 @@ def _catalogue_map(catalogue, interactions: pd.DataFrame) -> IdMap | None:
     """The public list of items as an IdMap, checked to hold every item of `interactions`."""
     if catalogue is None:
         return None
-    item_map = IdMap(catalogue.ids if isinstance(catalogue, IdMap) else catalogue, "item_id")
+    ids = catalogue.ids if isinstance(catalogue, IdMap) else catalogue
     items = pd.unique(interactions["item_id"].to_numpy())
+    floats = np.asarray(ids)
+    if (np.issubdtype(floats.dtype, np.floating) and np.issubdtype(items.dtype, np.integer)
+            and np.isfinite(floats).all() and (floats == np.round(floats)).all()):
+        # Whole numbers read as floats (a column that once held a NaN, say) are the integer
+        # ids they stand for; kept as floats, the released ids would be 1.0 instead of 1.
+        ids = floats.astype(items.dtype)
+    item_map = IdMap(ids, "item_id")
     try:
         unlisted = items[item_map.to_index(items, unknown="mask") < 0]
     except TypeError as error:

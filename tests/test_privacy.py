@@ -284,6 +284,13 @@ def test_a_public_catalogue_hides_which_items_the_data_holds():
 
     pd.testing.assert_series_equal(
         laplace_popularity(with_lone, 1.0, catalogue=IdMap(catalogue)), released[0])
+    # Whole numbers stored as floats are the integer ids they stand for.
+    pd.testing.assert_series_equal(
+        laplace_popularity(with_lone, 1.0, catalogue=catalogue.astype(float)), released[0])
+    from_floats = DPPopularity(epsilon=np.inf, max_items_per_user=10_000,
+                               catalogue=pd.Series(catalogue, dtype=float)).fit(without_lone)
+    assert from_floats.recommend([lone_user], k=3)["item_id"].dtype == without_lone[
+        "item_id"].dtype
 
 
 def test_laplace_noise_has_the_right_spread_and_grows_as_epsilon_shrinks():
