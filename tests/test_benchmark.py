@@ -317,3 +317,32 @@ def test_a_relative_data_folder_is_refused_without_a_traceback(monkeypatch, caps
         main(["benchmark", "--models", "Popularity"])
     assert exit_status.value.code == 2
     assert "RECSYS_LESSONS_DATA='data' is a relative path" in capsys.readouterr().err
+
+
+def _small_record_table(names, hit_rates):
+    table = pd.DataFrame({"hit_rate@10": hit_rates}, index=pd.Index(names, name="model"))
+    table.attrs = {"protocol": "standard", "k": 10, "settings": {name: {} for name in names}}
+    return table
+
+
+def test_the_record_keeps_the_course_order_and_is_strict_json(tmp_path):
+    table = _small_record_table(["ItemKNN", "Popularity"], [0.2, 0.1])
+    table["rmse"] = [0.9, float("nan")]
+    path = benchmark.write_record(table, tmp_path)
+    # No NaN in the file, which other JSON readers refuse: a missing result is left out.
+    def refuse_constant(constant):
+        raise AssertionError(f"{constant} in the record")
+
+    record = json.loads(path.read_text(), parse_constant=refuse_constant)
+    assert "rmse" not in record["models"]["Popularity"]["results"]
+    assert list(benchmark.read_record("standard", tmp_path)["models"]) == ["Popularity",
+                                                                           "ItemKNN"]
+
+
+def test_a_boolean_result_in_the_record_is_refused(tmp_path):
+    path = benchmark.write_record(_small_record_table(["Popularity"], [0.1]), tmp_path)
+    record = json.loads(path.read_text())
+    record["models"]["Popularity"]["results"]["hit_rate@10"] = True
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="numeric results"):
+        benchmark.read_record("standard", tmp_path)

@@ -211,3 +211,25 @@ def test_missing_ids_are_refused_when_looked_up_not_masked():
         with pytest.raises(ValueError, match=r"1 of the 2 user_id values are missing"):
             users.to_index(missing, unknown="mask")
     assert users.to_index([10, 30], unknown="mask").tolist() == [0, -1]
+
+
+def test_float_ids_are_still_numbers_for_the_type_check():
+    # Ids read from a column that once held a NaN are floats; "1" is still the wrong type.
+    with pytest.raises(TypeError, match="written as another type"):
+        IdMap([1.0, 2.0]).to_index(["1"], unknown="mask")
+
+
+def test_binary_and_rating_values():
+    ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [1, 2, 1], "rating": [3.5, 1.0, 5.0]})
+    assert (interaction_matrix(ratings, values="binary")[0].data == 1).all()
+    np.testing.assert_array_equal(interaction_matrix(ratings, values="rating")[0].toarray(),
+                                  [[3.5, 1.0], [5.0, 0.0]])
+
+
+def test_check_interactions_counts_every_repeated_row_and_may_allow_an_empty_frame():
+    with pytest.raises(ValueError, match="has 3 rows with a repeated"):
+        check_interactions(pd.DataFrame({"user_id": [1, 1, 1], "item_id": [2, 2, 2]}))
+    empty = pd.DataFrame({"user_id": [], "item_id": []})
+    assert check_interactions(empty, allow_empty=True) is empty
+    with pytest.raises(ValueError):
+        check_interactions(empty)

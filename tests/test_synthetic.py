@@ -89,3 +89,7 @@ def test_bad_input(arguments, message):
     parameters = {"num_users": 10, "num_items": 100, **arguments}
     with pytest.raises(ValueError, match=message):
         synthetic_interactions(**parameters)
+
+
+def test_ratings_are_floats():
+    assert synthetic_interactions(5, 10, 3).dtypes["rating"] == np.float64

@@ -94,6 +94,7 @@ def sample_negative_indices(
                 "A user has interacted with every item that has a sampling probability above 0, "
                 "so no negative can be drawn for them. Sample uniformly, or remove such users."
             )
+    # Sorted keys u·n_items + i of the positives allow a fast membership test.
     positive_keys = np.sort(rows.row.astype(np.int64) * num_items + rows.col)
     users = np.repeat(user_ranks.astype(np.int64), num_negatives)
     negatives = rng.choice(num_items, size=users.size, p=probabilities)
