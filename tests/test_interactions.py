@@ -233,3 +233,14 @@ def test_check_interactions_counts_every_repeated_row_and_may_allow_an_empty_fra
     assert check_interactions(empty, allow_empty=True) is empty
     with pytest.raises(ValueError):
         check_interactions(empty)
+
+
+def test_check_whole_count_takes_integers_only():
+    from recsys_lessons.data.validation import check_whole_count
+
+    assert check_whole_count(np.int64(4), "embedding_dim") == 4
+    for value in (4.0, True, 0, -2, "4"):
+        with pytest.raises(ValueError, match="embedding_dim must be a positive integer"):
+            check_whole_count(value, "embedding_dim")
+    with pytest.raises(ValueError, match="without the decimal point"):
+        check_whole_count(4.0, "embedding_dim")

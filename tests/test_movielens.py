@@ -469,3 +469,18 @@ def test_column_types_and_dataset_name_spellings(tmp_path, movielens):
     assert movielens.items["Action"].dtype == "int8"
     _grouplens_zip_from(movielens, tmp_path / "ml-100k.zip")
     assert len(load_movielens("ML-100K", data_dir=tmp_path, download=False).ratings) == 100_000
+
+
+def test_the_cache_is_written_atomically(tmp_path, monkeypatch, movielens):
+    # write_atomically (tests/test_files.py) never leaves half a file under the real name.
+    written = []
+
+    def recording_write(path, data):
+        written.append(path.name)
+        path.write_bytes(data)
+
+    monkeypatch.setattr(movielens_module, "write_atomically", recording_write)
+    _grouplens_zip_from(movielens, tmp_path / "ml-100k.zip")
+    load_movielens(data_dir=tmp_path, download=False)
+    cached = sorted(path.name for path in (tmp_path / "movielens-100k").iterdir())
+    assert cached and sorted(written) == cached
