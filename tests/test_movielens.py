@@ -196,12 +196,17 @@ def test_a_relative_environment_variable_is_refused(tmp_path, monkeypatch):
     assert movielens_module.default_data_dir() == Path.home() / "data"
 
 
-def test_network_errors_are_caught_per_source(tmp_path, monkeypatch):
+def _both_sources_unreachable(monkeypatch):
+    """GroupLens and the mirror both fail as an unreachable network does."""
     def refuse(work_dir):
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
     monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
+
+
+def test_network_errors_are_caught_per_source(tmp_path, monkeypatch):
+    _both_sources_unreachable(monkeypatch)
     with pytest.raises(DataUnavailableError, match="no route to host"):
         load_movielens(data_dir=tmp_path)
 
@@ -375,11 +380,7 @@ def test_movielens_objects_compare_without_an_error(movielens):
 
 
 def test_scratch_folders_of_killed_downloads_are_removed(tmp_path, monkeypatch):
-    def refuse(work_dir):
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
-    monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
+    _both_sources_unreachable(monkeypatch)
     prefix = movielens_module.DOWNLOAD_FOLDER_PREFIX
     killed, running = tmp_path / f"{prefix}killed", tmp_path / f"{prefix}running"
     # Someone's own folder with a similar name, as old as the killed download's.
@@ -392,19 +393,8 @@ def test_scratch_folders_of_killed_downloads_are_removed(tmp_path, monkeypatch):
     # A download still running makes its file grow, though its folder's time stays old.
     for path in (killed / "file", someone_elses / "file"):
         os.utime(path, (two_hours_ago, two_hours_ago))
-    with pytest.raises(DataUnavailableError):
-        load_movielens(data_dir=tmp_path)
-    assert not killed.exists() and running.exists() and someone_elses.exists()
-
-
-def test_a_download_quiet_for_half_an_hour_is_kept(tmp_path, monkeypatch):
-    # Only folders older than an hour count as left behind by a killed download.
-    def refuse(work_dir):
-        raise urllib.error.URLError("no route to host")
-
-    monkeypatch.setattr(movielens_module, "_fetch_grouplens", refuse)
-    monkeypatch.setattr(movielens_module, "_fetch_mirror", refuse)
-    slow = tmp_path / f"{movielens_module.DOWNLOAD_FOLDER_PREFIX}slow"
+    # Only what is older than an hour counts as left behind: a slow download is kept.
+    slow = tmp_path / f"{prefix}slow"
     slow.mkdir()
     (slow / "file").write_bytes(b"part of a download")
     half_an_hour_ago = time.time() - 1800
@@ -412,6 +402,7 @@ def test_a_download_quiet_for_half_an_hour_is_kept(tmp_path, monkeypatch):
         os.utime(path, (half_an_hour_ago, half_an_hour_ago))
     with pytest.raises(DataUnavailableError):
         load_movielens(data_dir=tmp_path)
+    assert not killed.exists() and running.exists() and someone_elses.exists()
     assert slow.exists()
 
 
