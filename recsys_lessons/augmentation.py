@@ -31,7 +31,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import check_interactions, check_positive_int, seeded_generator
 
 #: Default strength of each augmentation: the share of items cropped to, masked or reordered.
 DEFAULT_RATIOS = {"crop": 0.6, "mask": 0.3, "reorder": 0.3}
@@ -177,7 +177,7 @@ def augment_sequences(
     users = ordered["user_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
     ends = np.r_[starts[1:], len(users)]
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     next_user = int(user_ids.max()) + 1
     if first_user_id is not None:
         if (isinstance(first_user_id, bool) or not isinstance(first_user_id, Integral)

@@ -48,7 +48,7 @@ import pandas as pd
 import recsys_lessons.models as models
 from recsys_lessons._files import create_new_file, write_atomically
 from recsys_lessons.data import leave_one_out, load_movielens, stratified_split
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, seeded_generator
 from recsys_lessons.evaluation import evaluate_ranking, evaluate_rating, ranking_metrics
 from recsys_lessons.metrics import _check_k, catalog_coverage
 
@@ -395,7 +395,7 @@ def time_ranking_metrics(
             f"k ({k}) and held_out_per_user ({held_out_per_user}) must not exceed num_items "
             f"({num_items}): each user's items are distinct."
         )
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     test_items = np.concatenate(
         [rng.choice(num_items, held_out_per_user, replace=False) for _ in range(num_users)]
     )

@@ -24,7 +24,7 @@ import pandas as pd
 from recsys_lessons.data.interactions import id_kind
 from recsys_lessons.data.sampling import candidate_sets
 from recsys_lessons.data.splits import k_fold_splits
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import check_interactions, check_positive_int, seeded_generator
 from recsys_lessons.metrics import (
     _average_precision_from_hits,
     _check_k,
@@ -418,7 +418,7 @@ def bootstrap_interval(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}.")
     resamples = check_positive_int(resamples, "resamples")
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     samples = rng.integers(0, len(values), size=(resamples, len(values)))
     means = values[samples].mean(axis=1)
     tail = (1 - confidence) / 2

@@ -64,7 +64,7 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from recsys_lessons.data.interactions import IdMap, interaction_matrix
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import check_interactions, check_positive_int, seeded_generator
 from recsys_lessons.metrics import auc
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.baselines import Popularity
@@ -461,7 +461,8 @@ def laplace_popularity(
     if item_map is None:
         _, _, item_map = interaction_matrix(interactions)
     counts, _ = _noisy_item_counts(
-        interactions, item_map, epsilon, max_items_per_user, None, np.random.default_rng(seed)
+        interactions, item_map, epsilon, max_items_per_user, None,
+        seeded_generator(seed, allow_none=True),
     )
     return pd.Series(counts, index=pd.Index(item_map.ids, name="item_id"), name="noisy_count")
 
@@ -531,7 +532,7 @@ class DPPopularity(Popularity):
         delta = None if self.delta is None else check_delta(self.delta)
         self.item_counts_, self.noise_scale_ = _noisy_item_counts(
             ratings, self.item_map_, epsilon, max_items_per_user, delta,
-            np.random.default_rng(self.random_state),
+            seeded_generator(self.random_state, "random_state", allow_none=True),
         )
 
 
@@ -962,7 +963,7 @@ class DPMatrixFactorization(Recommender):
         _use_catalogue(self, ratings)
         if math.isinf(settings["clip_norm"]):
             raise ValueError("clip_norm must be finite: it is the sensitivity of each step.")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded_generator(self.random_state, "random_state", allow_none=True)
         num_users, num_items = self.user_items_.shape
         batch_size = settings["batch_size"] or num_users
         self.sampling_rate_ = min(1.0, batch_size / num_users)

@@ -54,6 +54,7 @@ from recsys_lessons.data.validation import (
     check_positive_int,
     check_share,
     is_real_number,
+    seeded_generator,
 )
 from recsys_lessons.evaluation import evaluate_ranking
 
@@ -541,7 +542,7 @@ def random_search(
     n_trials = check_positive_int(n_trials, "n_trials")
     objective = _Objective(model, space, train, metric, protocol, validation_size, seed,
                            early_stopping)
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     for _ in range(n_trials):
         objective(sample_parameters(objective.space, rng))
     return objective.result()

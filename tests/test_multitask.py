@@ -488,7 +488,7 @@ def test_the_side_feature_tables_must_cover_the_training_ids(train):
     ("tower_layers", 16, "tower_layers must be a non-empty sequence"),
     ("learning_rate", 0.0, "learning_rate must be a positive number"),
     ("validation_fraction", 1.0, r"validation_fraction must be a number in \[0, 1\)"),
-    ("random_state", "seed", "random_state must be an integer or None"),
+    ("random_state", "seed", "random_state must be a whole number >= 0"),
     ("preference", "stars", "preference must be one of"),
     ("preference_dropout", 1.0, r"preference_dropout must be a number in \[0, 1\)"),
     ("task_weights", {"interaction": 1.0}, "a weight for each task"),

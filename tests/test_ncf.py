@@ -261,7 +261,7 @@ def test_validation_split_monitors_the_loss_and_stops_early(train):
     ("embedding_dim", 4.0, "embedding_dim must be a positive integer .*a float"),
     ("epochs", 2.0, "epochs must be a positive integer"),
     ("validation_fraction", 1.0, r"validation_fraction must be a number in \[0, 1\)"),
-    ("random_state", "seed", "random_state must be an integer or None"),
+    ("random_state", "seed", "random_state must be a whole number >= 0"),
 ])
 def test_bad_parameters_are_a_clear_error_in_fit(model_class, parameter, value, message, train):
     model = model_class(**{parameter: value})  # Stored unchecked, as in scikit-learn.

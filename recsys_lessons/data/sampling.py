@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sparse
 
 from recsys_lessons.data.interactions import interaction_matrix
-from recsys_lessons.data.validation import check_interactions, check_positive_int
+from recsys_lessons.data.validation import check_interactions, check_positive_int, seeded_generator
 
 STRATEGIES = ("uniform", "popularity")
 
@@ -150,7 +150,7 @@ def sample_negatives(
     probabilities = item_probabilities(matrix, strategy)
     user_indices = user_map.to_index(interactions["user_id"].to_numpy())
     negatives = sample_negative_indices(
-        matrix, user_indices, num_negatives, np.random.default_rng(seed), probabilities
+        matrix, user_indices, num_negatives, seeded_generator(seed), probabilities
     )
     return pd.DataFrame({
         "user_id": np.repeat(interactions["user_id"].to_numpy(), num_negatives),
@@ -176,7 +176,7 @@ def candidate_sets(
     check_interactions(test, name="test")
     both = pd.concat([train[["user_id", "item_id"]], test[["user_id", "item_id"]]])
     matrix, user_map, item_map = interaction_matrix(both.drop_duplicates())
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     user_indices = user_map.to_index(test["user_id"].to_numpy())
     free_items = len(item_map) - matrix.getnnz(axis=1)[user_indices]
     if (free_items < num_negatives).any():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys_lessons.data.validation import check_interactions, check_share
+from recsys_lessons.data.validation import check_interactions, check_share, seeded_generator
 
 
 def _split_by_mask(
@@ -36,7 +36,7 @@ def random_split(
     """
     check_interactions(ratings)
     test_size = check_share(test_size, "test_size")
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     num_test = int(round(test_size * len(ratings)))
     is_test = np.zeros(len(ratings), dtype=bool)
     is_test[rng.permutation(len(ratings))[:num_test]] = True
@@ -54,7 +54,7 @@ def stratified_split(
     """
     check_interactions(ratings)
     test_size = check_share(test_size, "test_size")
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     user_codes, _ = pd.factorize(ratings["user_id"])
     # Give every row a random key, then rank rows within their user by that key: the rows
     # ranked first go to test. Sorting once is much faster than a loop over users.
@@ -154,7 +154,7 @@ def k_fold_splits(ratings: pd.DataFrame, folds: int = 5, seed: int = 0):
             "test row."
         )
     fold_of_row = np.empty(len(ratings), dtype=np.int64)
-    shuffled = np.random.default_rng(seed).permutation(len(ratings))
+    shuffled = seeded_generator(seed).permutation(len(ratings))
     for fold, rows in enumerate(np.array_split(shuffled, folds)):
         fold_of_row[rows] = fold
     return (_split_by_mask(ratings, fold_of_row == fold) for fold in range(folds))

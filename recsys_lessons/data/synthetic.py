@@ -20,7 +20,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, seeded_generator
 
 #: Rounds of redrawing repeated items before a user keeps fewer items than planned.
 MAX_REDRAW_ROUNDS = 50
@@ -77,7 +77,7 @@ def synthetic_interactions(
         )
     exponent = _check_number(popularity_exponent, "popularity_exponent", 0, False)
     spread = _check_number(activity_spread, "activity_spread", 0, False)
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
 
     # 1. Zipf weights, assigned to items in a random order so that id and popularity differ.
     ranks = rng.permutation(num_items) + 1

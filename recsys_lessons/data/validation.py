@@ -155,6 +155,30 @@ def check_whole_count(value, name: str) -> int:
     return int(value)
 
 
+def check_seed(seed, name: str = "seed", allow_none: bool = False) -> int | None:
+    """Return `seed` as an int, or raise unless it is a whole number ≥ 0 (or an allowed None).
+
+    numpy's own errors for a bad seed ("expected non-negative integer") name neither the
+    argument nor a fix. None, which draws fresh, unrepeatable numbers, is accepted only where
+    `allow_none` says so: for the models' `random_state` and the privacy releases' seeds.
+    """
+    if seed is None and allow_none:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        accepted = "a whole number >= 0, such as 0 or 42"
+        if allow_none:
+            accepted += ", or None for fresh, unrepeatable draws"
+        raise ValueError(
+            f"{name} must be {accepted}; got {seed!r}. The same {name} gives the same numbers."
+        )
+    return int(seed)
+
+
+def seeded_generator(seed, name: str = "seed", allow_none: bool = False) -> np.random.Generator:
+    """``np.random.default_rng(seed)`` once `check_seed` has accepted `seed`."""
+    return np.random.default_rng(check_seed(seed, name, allow_none))
+
+
 def check_positive_int(value, name: str) -> int:
     """Return `value` as an int, or raise if it is not a positive integer."""
     if (isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, seeded_generator
 from recsys_lessons.models.base import RatingPredictor, Recommender
 
 
@@ -45,16 +45,17 @@ class RandomRecommender(Recommender):
 
     The same seed and training data give the same lists. Each user's generator is seeded with
     the user's index and draws one score per training item, so a different set of users or
-    items in training changes every list.
+    items in training changes every list. ``random_state=None`` draws a fresh seed at each fit.
     """
 
-    def __init__(self, random_state: int = 0):
+    def __init__(self, random_state: int | None = 0):
         self.random_state = random_state
 
     def _fit(self, ratings: pd.DataFrame) -> None:
         # Each user's scores come from a generator seeded with (seed, user index), so that
         # `score` and `recommend` agree and no call changes what a later call returns.
-        self.seed_ = int(np.random.default_rng(self.random_state).integers(2**31))
+        generator = seeded_generator(self.random_state, "random_state", allow_none=True)
+        self.seed_ = int(generator.integers(2**31))
 
     def _score_users(self, user_indices):
         num_items = len(self.item_map_)

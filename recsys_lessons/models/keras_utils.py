@@ -26,6 +26,7 @@ from recsys_lessons.data.sampling import sample_negative_indices
 from recsys_lessons.data.splits import validation_counts
 from recsys_lessons.data.validation import (
     check_positive_int,
+    check_seed,
     check_whole_count,
     is_real_number,
 )
@@ -43,15 +44,11 @@ def seed_everything(random_state: int | None) -> int:
     ``random_state=None`` draws a fresh seed, so each fit differs; an integer makes weight
     initialisation, negative sampling and the validation split repeatable.
     """
+    random_state = check_seed(random_state, "random_state", allow_none=True)
     if random_state is None:
         random_state = int(np.random.default_rng().integers(2**31 - 1))
-    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer):
-        raise ValueError(
-            f"random_state must be an integer or None, got {random_state!r}. Pass e.g. "
-            "random_state=0 for a repeatable model."
-        )
-    if not 0 <= random_state < 2**32:
-        raise ValueError(f"random_state must be between 0 and 2**32 - 1, got {random_state}.")
+    if random_state >= 2**32:
+        raise ValueError(f"random_state must be below 2**32 (Keras' limit), got {random_state}.")
     keras.utils.set_random_seed(int(random_state))
     return int(random_state)
 

@@ -32,7 +32,7 @@ from scipy.special import expit, log_expit
 from tqdm import tqdm
 
 from recsys_lessons.data.sampling import sample_negative_indices
-from recsys_lessons.data.validation import check_positive_int
+from recsys_lessons.data.validation import check_positive_int, seeded_generator
 from recsys_lessons.models.base import SCORE_BLOCK_CELLS, RatingPredictor, Recommender
 from recsys_lessons.models.baselines import BiasBaseline, fit_biases
 
@@ -382,7 +382,7 @@ class BiasedMF(FactorRatingPredictor):
         fraction = check_non_negative(self.validation_fraction, "validation_fraction")
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}.")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded_generator(self.random_state, "random_state", allow_none=True)
 
         users, items, values = rating_triples(self, ratings)
         is_validation = np.zeros(len(values), dtype=bool)
@@ -493,7 +493,7 @@ class ALS(FactorRatingPredictor):
         factors = check_positive_int(self.factors, "factors")
         regularization = check_positive(self.regularization, "regularization")
         iterations = check_positive_int(self.iterations, "iterations")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded_generator(self.random_state, "random_state", allow_none=True)
         matrix = self._rating_matrix(ratings)
         # The biases are BiasBaseline's, with its default pull towards 0.
         baseline = BiasBaseline()
@@ -595,7 +595,7 @@ class ImplicitALS(Recommender):
         regularization = check_positive(self.regularization, "regularization")
         alpha = check_non_negative(self.alpha, "alpha")
         iterations = check_positive_int(self.iterations, "iterations")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded_generator(self.random_state, "random_state", allow_none=True)
         if "rating" in ratings.columns:
             values = ratings["rating"].to_numpy(dtype=np.float64)
             # c_ui = 1 + α r_ui must stay positive, or the objective has no minimum and the
@@ -705,7 +705,7 @@ class BPR(Recommender):
         regularization = check_non_negative(self.regularization, "regularization")
         epochs = check_positive_int(self.epochs, "epochs")
         batch_size = check_positive_int(self.batch_size, "batch_size")
-        rng = np.random.default_rng(self.random_state)
+        rng = seeded_generator(self.random_state, "random_state", allow_none=True)
         interactions = self.user_items_.tocoo()
         # A user who interacted with every item has no item j to rank below i, so the
         # objective has no triple for them; their factors keep their initial values, which
