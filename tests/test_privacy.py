@@ -12,6 +12,7 @@ from recsys_lessons.models import NotFittedError, Popularity
 from recsys_lessons.privacy import (
     DPMatrixFactorization,
     DPPopularity,
+    _Adam,
     attribute_inference_auc,
     attribute_inference_auc_from_features,
     attribute_labels,
@@ -136,6 +137,10 @@ def test_attack_bad_input():
         attribute_inference_auc_from_features(np.full((20, 2), np.nan), labels)
     with pytest.raises(ValueError, match="folds must be at least 2"):
         attribute_inference_auc_from_features(features, labels, folds=1)
+    rare_at_the_bound = np.zeros(20)
+    rare_at_the_bound[:4] = 1  # Four of the rarer class cannot fill five folds.
+    with pytest.raises(ValueError, match="rarer class has only 4"):
+        attribute_inference_auc_from_features(features, rare_at_the_bound, folds=5)
     rare = np.zeros(20)
     rare[:3] = 1
     with pytest.raises(ValueError, match="rarer class has only 3"):
@@ -295,18 +300,21 @@ def test_a_public_catalogue_hides_which_items_the_data_holds():
 
 def test_laplace_noise_has_the_right_spread_and_grows_as_epsilon_shrinks():
     ratings = make_ratings(num_users=30, num_items=40)
-    exact = laplace_popularity(ratings, np.inf, max_items_per_user=8)
 
-    def residual_spread(epsilon):
+    def residual_spread(epsilon, max_items_per_user):
+        # The clipping draws from the seed too, so the exact counts come from the same seed.
         residuals = np.concatenate([
-            laplace_popularity(ratings, epsilon, max_items_per_user=8, seed=seed) - exact
+            laplace_popularity(ratings, epsilon, max_items_per_user, seed=seed)
+            - laplace_popularity(ratings, np.inf, max_items_per_user, seed=seed)
             for seed in range(50)
         ])
         return residuals.std()
 
-    # Laplace(b) has standard deviation √2·b, with b = Δ/ε = 8/ε.
-    assert residual_spread(2.0) == pytest.approx(math.sqrt(2) * 4, rel=0.1)
-    assert residual_spread(0.5) == pytest.approx(math.sqrt(2) * 16, rel=0.1)
+    # Laplace(b) has standard deviation √2·b, with b = Δ/ε.
+    assert residual_spread(2.0, 8) == pytest.approx(math.sqrt(2) * 4, rel=0.1)
+    assert residual_spread(0.5, 8) == pytest.approx(math.sqrt(2) * 16, rel=0.1)
+    # A scale below 1 (b = 1/4) is still noise, not rounding.
+    assert residual_spread(4.0, 1) == pytest.approx(math.sqrt(2) / 4, rel=0.1)
 
 
 def test_dp_popularity_noise_and_exact_limit():
@@ -319,6 +327,20 @@ def test_dp_popularity_noise_and_exact_limit():
     assert gaussian.noise_scale_ == pytest.approx(3 * gaussian_noise_multiplier(1.0, 1e-5))
     other_seed = DPPopularity(epsilon=0.5, max_items_per_user=10, random_state=1).fit(ratings)
     assert not np.array_equal(model.item_counts_, other_seed.item_counts_)
+
+
+def test_gaussian_popularity_counts_get_the_noise_they_report():
+    # σ = √Δ · σ(ε = 1, δ = 1e-5) = 3 × 3.73063, the analytic Gaussian mechanism's multiplier
+    # (Balle & Wang 2018), found by root-finding outside the package.
+    ratings = make_ratings(num_users=30, num_items=40)
+    residuals = np.concatenate([
+        DPPopularity(epsilon=1.0, max_items_per_user=9, delta=1e-5, random_state=seed)
+        .fit(ratings).item_counts_
+        - DPPopularity(epsilon=np.inf, max_items_per_user=9, random_state=seed)
+        .fit(ratings).item_counts_
+        for seed in range(50)
+    ])
+    assert residuals.std() == pytest.approx(3 * 3.73063, rel=0.1)
 
 
 def test_gaussian_popularity_noise_uses_the_l2_sensitivity():
@@ -660,8 +682,9 @@ class _RecordingOptimizer:
 
 def one_recorded_step(users, **parameters):
     ratings = make_ratings(num_users=40, num_items=30, density=0.3, seed=3)
-    model = DPMatrixFactorization(factors=3, epochs=1, batch_size=None, regularization=0.0,
-                                  **parameters).fit(ratings)
+    model = DPMatrixFactorization(
+        **{"factors": 3, "epochs": 1, "batch_size": None, "regularization": 0.0, **parameters}
+    ).fit(ratings)
     optimizer = _RecordingOptimizer()
     model._step(np.asarray(users, dtype=int), model._check_parameters(), optimizer,
                 np.random.default_rng(0))
@@ -696,3 +719,85 @@ def test_popularity_counts_clip_each_user_to_max_items_per_user():
     assert laplace_popularity(ratings, np.inf, max_items_per_user=2).sum() == 3
     model = DPPopularity(epsilon=np.inf, max_items_per_user=2).fit(ratings)
     assert model.item_counts_.sum() == 3
+
+
+
+@pytest.mark.parametrize("mode", ["shared", "local"])
+def test_weight_decay_pulls_every_factor_towards_zero(mode):
+    # An empty batch without noise leaves only the decay: −λ·θ, for the local user vectors too.
+    model, gradients = one_recorded_step([], epsilon=np.inf, regularization=0.1, user_factors=mode)
+    np.testing.assert_allclose(gradients["item"], -0.1 * model.item_factors_)
+    np.testing.assert_allclose(gradients["user"], -0.1 * model.user_factors_)
+
+
+def test_positive_weight_scales_the_positive_cells_of_the_gradient():
+    # Without clipping or noise, a step of user 7 is the weighted logistic-loss gradient of the
+    # item biases, w·(y − σ(b_i + q_iᵀp_7)) with w = 4 on positives, divided by N = 40.
+    model, gradients = one_recorded_step([7], epsilon=np.inf, clip_norm=1e9, positive_weight=4.0)
+    labels = model.user_items_[7].toarray()[0] > 0
+    logits = model.item_bias_ + model.item_factors_ @ model.user_factors_[7]
+    expected = np.where(labels, 4.0, 1.0) * (labels - 1 / (1 + np.exp(-logits))) / 40
+    np.testing.assert_allclose(gradients["bias"], expected)
+
+
+def test_delta_sets_the_noise_and_the_reported_epsilon():
+    # References from a separate RDP computation (integer orders 2–256; sampled Gaussian by
+    # the binomial sum): σ for ε = 2 with q = 0.25 and T = 12 steps is 2.13223 at δ = 1e-3
+    # (2.67155 at δ = 1e-5); σ = 1.5 with q = 1 and T = 2 spends ε = 3.94916 at δ = 1e-3.
+    ratings = make_ratings(num_users=40)
+    solved = DPMatrixFactorization(epsilon=2.0, delta=1e-3, batch_size=10, epochs=3).fit(ratings)
+    assert solved.steps_ == 12
+    assert solved.noise_multiplier_ == pytest.approx(2.13223, rel=2e-3)
+    given = DPMatrixFactorization(epsilon=None, noise_multiplier=1.5, delta=1e-3, epochs=2,
+                                  batch_size=None).fit(make_ratings())
+    assert given.epsilon_ == pytest.approx(3.94916, rel=1e-4)
+
+
+def test_steps_round_up_to_cover_every_epoch():
+    # q = 12/40 = 0.3 needs 1/q = 3.33 steps per epoch: four, not three.
+    model = DPMatrixFactorization(epsilon=2.0, batch_size=12, epochs=1)
+    assert model.fit(make_ratings(num_users=40)).steps_ == 4
+
+
+def test_adam_corrects_its_first_step_for_the_zero_start():
+    # With both moments corrected, a first step is the learning rate times the gradient's sign.
+    optimizer = _Adam(0.01)
+    optimizer.next_step()
+    np.testing.assert_allclose(optimizer.step("x", np.array([2.0, -3.0])), [0.01, -0.01],
+                               rtol=1e-6)
+
+
+def _sklearn_fold_aucs(features, labels, regularization, seed, standardize):
+    """The attack written directly with scikit-learn, for comparison."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import RepeatedStratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    aucs = []
+    folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=1, random_state=seed)
+    for train_rows, test_rows in folds.split(features, labels):
+        steps = [StandardScaler()] if standardize else []
+        steps.append(LogisticRegression(C=regularization, max_iter=2000, random_state=seed))
+        pipeline = make_pipeline(*steps).fit(features[train_rows], labels[train_rows])
+        scores = pipeline.decision_function(features[test_rows])
+        aucs.append(roc_auc_score(labels[test_rows], scores))
+    return np.array(aucs)
+
+
+@pytest.mark.parametrize("regularization, seed, standardize", [(0.001, 4, True), (1.0, 0, False)])
+def test_attack_uses_its_regularization_seed_and_scaling(regularization, seed, standardize):
+    # The telling feature is a thousand times smaller than the others, so scaling, a strong
+    # penalty and the fold seed all change the AUCs.
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(200, 4)) * [1e-3, 1, 1, 1]
+    labels = (features[:, 0] * 1e3 + 0.8 * features[:, 1] + rng.normal(size=200) > 0)
+    labels = labels.astype(float)
+    result = attribute_inference_auc_from_features(
+        features, labels, standardize=standardize, regularization=regularization, seed=seed,
+        repeats=1,
+    )
+    np.testing.assert_allclose(
+        result.fold_aucs, _sklearn_fold_aucs(features, labels, regularization, seed, standardize)
+    )
