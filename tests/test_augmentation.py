@@ -175,6 +175,17 @@ def test_new_ids_can_start_above_users_found_only_elsewhere(ratings):
                                   default["user_id"] - default["user_id"].min())
 
 
+def test_new_ids_may_start_right_above_the_largest_and_fill_the_dtype(ratings):
+    # The smallest allowed first_user_id is the largest id + 1, which is also the default.
+    next_id = int(ratings["user_id"].max()) + 1
+    pd.testing.assert_frame_equal(augment_sequences(ratings, seed=0, first_user_id=next_id),
+                                  augment_sequences(ratings, seed=0))
+    # 12 users numbered 232..243: their 12 new versions take ids up to 255, uint8's largest.
+    dense = pd.factorize(ratings["user_id"], sort=True)[0] + 232
+    augmented = augment_sequences(ratings.assign(user_id=dense.astype("uint8")), seed=0)
+    assert augmented["user_id"].max() == 255 and augmented["user_id"].nunique() == 12
+
+
 def test_new_ids_that_do_not_fit_the_id_dtype_are_refused(ratings):
     # 12 users numbered 240..251: their 24 new versions would need ids up to 275.
     dense = pd.factorize(ratings["user_id"], sort=True)[0] + 240
@@ -214,5 +225,15 @@ def test_mask_and_reorder_choose_their_positions_at_random():
             first_changed.append(changed[0])
     # Each position survives one mask with probability 0.7, all 200 with 0.7²⁰⁰ ≈ 1e-31.
     assert dropped == set(sequence)
-    # The reordered window of 3 starts anywhere from 0 to 7.
+    # The reordered window of 3 starts anywhere from 0 to 7, so it can reach the last item;
+    # a seed moves that item with probability 1/8 · 2/3, so 200 seeds miss it with ≈ 1e-8.
     assert max(first_changed) >= 6
+    assert any(reorder(sequence, 0.3, np.random.default_rng(seed))[-1] != sequence[-1]
+               for seed in range(200))
+
+
+def test_a_window_of_two_is_shuffled_too():
+    # round(0.3 · 6) = 2: the two items swap with probability 1/2 for each seed.
+    sequence = np.arange(6)
+    assert any((reorder(sequence, 0.3, np.random.default_rng(seed)) != sequence).any()
+               for seed in range(50))

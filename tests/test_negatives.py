@@ -124,3 +124,43 @@ def test_tied_candidates_give_the_first_drawn(matrix):
                                  np.random.default_rng(1), 5)
     candidates = sample_negative_indices(matrix, users, 5, np.random.default_rng(1))
     np.testing.assert_array_equal(hard, candidates[:, 0])
+
+
+def test_hard_negatives_draw_with_the_probabilities_given():
+    # Only item 3 has probability; no user of eye(4) below 3 has rated it, so it is every
+    # user's only candidate, even though the score prefers low indices.
+    probabilities = np.array([0.0, 0.0, 0.0, 1.0])
+    hard = hard_negative_indices(sparse.csr_matrix(np.eye(4)), np.array([0, 1, 2]),
+                                 lambda users, items: -items.astype(float),
+                                 np.random.default_rng(0), 5, probabilities)
+    np.testing.assert_array_equal(hard, [3, 3, 3])
+
+
+@pytest.mark.parametrize("num_candidates", [0, 2.5])
+def test_a_bad_number_of_candidates_is_named(num_candidates):
+    with pytest.raises(ValueError, match="num_candidates must be a positive integer"):
+        hard_negative_indices(sparse.csr_matrix(np.eye(4)), np.array([0]), by_item_index,
+                              np.random.default_rng(0), num_candidates)
+
+
+def test_hard_negatives_in_training_are_never_the_users_own_items(ratings, monkeypatch):
+    # Every BPR step of the hard strategy is recorded: its negatives must be unrated by the
+    # very users they are paired with.
+    recorded = []
+    original_step = BPR._step
+
+    def recording_step(self, users, positives, negatives, learning_rate, regularization):
+        recorded.append((np.array(users), np.array(negatives)))
+        return original_step(self, users, positives, negatives, learning_rate, regularization)
+
+    monkeypatch.setattr(BPR, "_step", recording_step)
+    model = NegativeSamplingBPR(negatives="hard", factors=4, epochs=2, batch_size=64).fit(ratings)
+    assert recorded
+    for users, negatives in recorded:
+        assert not model.user_items_[users, negatives].any()
+
+
+def test_popularity_negatives_follow_the_count_to_the_three_quarters(ratings):
+    model = NegativeSamplingBPR(negatives="popularity", factors=4, epochs=1).fit(ratings)
+    weights = model.user_items_.getnnz(axis=0).astype(float) ** 0.75
+    np.testing.assert_allclose(model._probabilities, weights / weights.sum())
