@@ -89,6 +89,21 @@ def test_attack_on_unrelated_attribute_is_near_chance():
     assert abs(result.auc - 0.5) < 0.1
 
 
+def test_attack_on_ratings_sees_what_the_binary_matrix_hides():
+    # Every user rates the same three films, so the binary rows are identical and tell
+    # nothing (every score ties: AUC 0.5); the ratings of film 1 give the gender away.
+    users = pd.DataFrame({"user_id": range(40), "gender": ["F", "M"] * 20})
+    interactions = pd.DataFrame({
+        "user_id": np.repeat(np.arange(40), 3),
+        "item_id": np.tile([1, 2, 3], 40),
+        "rating": [rating for gender in users["gender"]
+                   for rating in ((5, 3, 3) if gender == "F" else (1, 3, 3))],
+    })
+    binary = attribute_inference_auc(interactions, users, values="binary", repeats=1)
+    ratings = attribute_inference_auc(interactions, users, values="rating", repeats=1)
+    assert binary.auc == 0.5 and ratings.auc == 1.0
+
+
 def test_attack_from_features_perfect_and_chance():
     rng = np.random.default_rng(0)
     labels = (rng.random(300) < 0.3).astype(float)
@@ -801,3 +816,13 @@ def test_attack_uses_its_regularization_seed_and_scaling(regularization, seed, s
     np.testing.assert_allclose(
         result.fold_aucs, _sklearn_fold_aucs(features, labels, regularization, seed, standardize)
     )
+
+
+def test_each_seed_clips_each_user_to_its_own_rows():
+    # Without noise (ε = ∞) the counts differ between seeds only through the clipping, which
+    # keeps 2 of each user's rows, chosen by the seed.
+    ratings = make_ratings(num_users=30, num_items=40)
+    counts = [laplace_popularity(ratings, np.inf, max_items_per_user=2, seed=seed)
+              for seed in range(5)]
+    assert all(count.sum() == 2 * 30 for count in counts)
+    assert len({tuple(count) for count in counts}) > 1
