@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,12 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from recsys_lessons.data.interactions import IdMap, interaction_matrix
-from recsys_lessons.data.validation import check_interactions, check_positive_int, seeded_generator
+from recsys_lessons.data.validation import (
+    check_interactions,
+    check_positive_int,
+    check_seed,
+    seeded_generator,
+)
 from recsys_lessons.metrics import auc
 from recsys_lessons.models.base import Recommender
 from recsys_lessons.models.baselines import Popularity
@@ -354,8 +359,8 @@ def clip_interactions_per_user(
     check_interactions(interactions, name="interactions")
     max_items_per_user = check_positive_int(max_items_per_user, "max_items_per_user")
     # The seed is mixed into 64-bit keys, so it must fit in 64 bits.
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be an integer from 0 to 2**64 - 1, got {seed!r}.")
+    if check_seed(seed) >= 2**64:
+        raise ValueError(f"seed must be below 2**64, got {seed!r}.")
     keys = _row_keys(interactions["user_id"], interactions["item_id"], seed)
     user_codes, _ = pd.factorize(interactions["user_id"])
     # Rank each user's rows by key (one sort, no loop over users); keep the first ones.
