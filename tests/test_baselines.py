@@ -105,3 +105,28 @@ def test_ranking_scores_are_clipped_like_the_predictions():
     assert top["item_id"].tolist() == [3]
     assert top["score"].iloc[0] == pytest.approx(5.0)
     assert model.score([1], [3])[0] == pytest.approx(5.0)
+
+
+def test_fit_biases_centres_on_the_mean_rating():
+    # Ratings 5, 1, 1: the mean is 7/3 (the median would be 1).
+    mean, _, _ = fit_biases(sparse.csr_matrix([[5.0, 1.0], [0.0, 1.0]]), 0.0, 0.0, 5)
+    assert mean == pytest.approx(7 / 3)
+
+
+def test_fit_biases_one_round_by_hand():
+    # R = [[5, 3], [·, 1]], λ_u = λ_i = 1, one round. μ = 3, so the residuals are 2, 0, −2.
+    # Items first (b_u = 0): b_1 = 2/(1 + 1) = 1, b_2 = (0 − 2)/(1 + 2) = −2/3.
+    # Then users: b_1 = ((2 − 1) + (0 + 2/3))/(1 + 2) = 5/9, b_2 = (−2 + 2/3)/(1 + 1) = −2/3.
+    mean, user_bias, item_bias = fit_biases(sparse.csr_matrix([[5.0, 3.0], [0.0, 1.0]]),
+                                            1.0, 1.0, 1)
+    assert mean == pytest.approx(3.0)
+    np.testing.assert_allclose(item_bias, [1.0, -2 / 3])
+    np.testing.assert_allclose(user_bias, [5 / 9, -2 / 3])
+
+
+def test_bias_baseline_default_shrinkage_by_hand():
+    # Two users rate one film 5 and 1: μ = 3, b_i = (2 − 2)/(10 + 2) = 0 in every round, and
+    # with the default λ_u = 15, b_u = ±2/(15 + 1) = ±0.125.
+    ratings = pd.DataFrame({"user_id": [1, 2], "item_id": [10, 10], "rating": [5.0, 1.0]})
+    model = BiasBaseline().fit(ratings)
+    assert model.predict([1, 2], [10, 10]) == pytest.approx([3.125, 2.875])

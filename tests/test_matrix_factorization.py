@@ -13,6 +13,7 @@ from recsys_lessons.models.matrix_factorization import (
     BiasedMF,
     ImplicitALS,
     PureSVD,
+    check_non_negative,
     rating_gradient_steps,
     ridge_conjugate_gradient,
     ridge_solve,
@@ -547,3 +548,79 @@ def test_biased_mf_gives_an_item_whose_ratings_were_all_held_out_no_random_facto
             assert np.abs(model.item_factors_[item]).sum() > 0
     # With 30 % held out, about 6 of the 20 seeds hold the item's rating out.
     assert 2 <= held_out_seeds <= 14
+
+
+def test_biased_mf_gives_a_user_whose_ratings_were_all_held_out_no_factors():
+    # User 9999 has one rating; when the validation split holds it out, the user gets no
+    # gradient (b_u stays exactly 0) and, like an unseen item, zero factors: a bias-only
+    # prediction μ + b_i.
+    ratings = make_ratings(seed=8)
+    ratings = pd.concat([ratings, pd.DataFrame({"user_id": [9999], "item_id": [1000],
+                                                "rating": [5.0], "timestamp": [900_000_000]})],
+                        ignore_index=True)
+    held_out = 0
+    for seed in range(20):
+        model = BiasedMF(factors=4, epochs=2, validation_fraction=0.3,
+                         random_state=seed).fit(ratings)
+        user = model.user_map_.to_index([9999])[0]
+        if model.user_bias_[user] == 0.0:
+            held_out += 1
+            np.testing.assert_array_equal(model.user_factors_[user], 0.0)
+            item = model.item_map_.to_index([1005])[0]
+            expected = np.clip(model.global_mean_ + model.item_bias_[item], 1.0, 5.0)
+            assert model.predict([9999], [1005])[0] == pytest.approx(expected)
+    assert held_out >= 1
+
+
+def test_implicit_als_accepts_a_zero_strength():
+    # Strengths must be >= 0; a 0 gives confidence c_ui = 1 + α · 0 = 1, which is allowed.
+    ratings = make_ratings(num_users=10, num_items=12, seed=3)
+    ratings.loc[0, "rating"] = 0.0
+    model = ImplicitALS(factors=2, iterations=1).fit(ratings)
+    assert np.isfinite(model.user_factors_).all()
+
+
+def test_bpr_step_by_hand():
+    # One triple (u, i, j) = (0, 0, 1), η = 0.1, λ = 0.5, p_u = (1, 0), q_i = (0.5, 0),
+    # q_j = (0.2, 0.4), b = (0.2, −0.1): x̂_uij = 0.2 + 0.1 + (1, 0)·(0.3, −0.4) = 0.6 and
+    # g = σ(−0.6). Each parameter θ moves by η(g ∂x̂/∂θ − λθ).
+    model = BPR()
+    model.user_factors_ = np.array([[1.0, 0.0]])
+    model.item_factors_ = np.array([[0.5, 0.0], [0.2, 0.4]])
+    model.item_bias_ = np.array([0.2, -0.1])
+    loss = model._step(np.array([0]), np.array([0]), np.array([1]), 0.1, 0.5)
+    g = 1 / (1 + math.exp(0.6))
+    assert loss == pytest.approx(math.log(1 + math.exp(-0.6)))
+    np.testing.assert_allclose(model.user_factors_[0],
+                               [1 + 0.1 * (0.3 * g - 0.5), 0.1 * (-0.4 * g)])
+    np.testing.assert_allclose(model.item_factors_[0], [0.5 + 0.1 * (g - 0.25), 0.0])
+    np.testing.assert_allclose(model.item_factors_[1], [0.2 + 0.1 * (-g - 0.1), 0.4 - 0.1 * 0.2])
+    np.testing.assert_allclose(model.item_bias_,
+                               [0.2 + 0.1 * (g - 0.1), -0.1 + 0.1 * (-g + 0.05)])
+
+
+def test_bpr_shuffles_with_its_seed(monkeypatch):
+    # Two seeds visit the same (user, positive) pairs in another order.
+    orders = []
+    original_step = BPR._step
+
+    def recording_step(self, users, positives, *rest):
+        orders[-1].append(np.stack([users, positives]))
+        return original_step(self, users, positives, *rest)
+
+    monkeypatch.setattr(BPR, "_step", recording_step)
+    ratings = make_ratings(seed=5)
+    for seed in (1, 2):
+        orders.append([])
+        BPR(factors=2, epochs=1, batch_size=10_000, random_state=seed).fit(ratings)
+    first, second = (np.concatenate(order, axis=1) for order in orders)
+    assert sorted(map(tuple, first.T)) == sorted(map(tuple, second.T))
+    assert not np.array_equal(first, second)
+
+
+def test_check_non_negative_refuses_nan_even_when_infinity_is_allowed():
+    # The privacy module allows infinity (finite=False) for clip_norm and the like; NaN is
+    # still no number >= 0.
+    assert check_non_negative(math.inf, "clip_norm", finite=False) == math.inf
+    with pytest.raises(ValueError, match="clip_norm must be a number >= 0"):
+        check_non_negative(float("nan"), "clip_norm", finite=False)

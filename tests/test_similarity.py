@@ -580,3 +580,14 @@ def test_adjusted_cosine_needs_a_matrix():
         adjusted_cosine(A)
     with pytest.raises(ValueError, match="NaN or infinite"):
         adjusted_cosine(np.array([[1.0, np.nan], [2.0, 3.0]]))
+
+
+def test_co_rated_pearson_counts_a_negative_rating_as_rated():
+    # 0 means "not rated", so −2 is a rating. Co-rated films of x and y: the first three.
+    # x' = [−2, 1, 3], y' = [1, 2, 4]; their deviations (times 3): [−8, 1, 7] and [−4, −1, 5].
+    # r = (32 − 1 + 35) / √((64 + 1 + 49)(16 + 1 + 25)) = 66 / √(114 · 42).
+    x = np.array([-2.0, 1.0, 3.0, 0.0])
+    y = np.array([1.0, 2.0, 4.0, 5.0])
+    expected = 66 / math.sqrt(114 * 42)
+    assert pearson(x, y, co_rated=True) == pytest.approx(expected)
+    assert pearson(np.vstack([x, y]), co_rated=True)[0, 1] == pytest.approx(expected)
