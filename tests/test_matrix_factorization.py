@@ -524,52 +524,37 @@ def test_ranking_scores_of_rating_models_are_their_clipped_predictions(model_cla
     assert listed["score"].max() <= ratings["rating"].max()
 
 
-def test_biased_mf_gives_an_item_whose_ratings_were_all_held_out_no_random_factors():
-    # Item 9999 has one rating. When validation takes it, the item gets no gradient (its bias
-    # stays exactly 0), and its factors must be 0 too, not the random start.
+@pytest.mark.parametrize("side", ["item", "user"])
+def test_biased_mf_gives_ids_whose_ratings_were_all_held_out_no_random_factors(side):
+    # A new item (or user) 9999 has one rating. When validation takes it, the id gets no
+    # gradient (its bias stays exactly 0), and its factors must be 0 too, not the random
+    # start: a bias-only prediction μ + b_u (or μ + b_i).
     ratings = make_ratings(seed=8)
-    ratings = pd.concat([ratings, pd.DataFrame({"user_id": [ratings["user_id"].iloc[0]],
-                                                "item_id": [9999], "rating": [5.0],
-                                                "timestamp": [0]})], ignore_index=True)
+    partner_side = "user" if side == "item" else "item"
+    partner = ratings[f"{partner_side}_id"].iloc[0]
+    ratings = pd.concat([ratings, pd.DataFrame({f"{side}_id": [9999],
+                                                f"{partner_side}_id": [partner],
+                                                "rating": [5.0], "timestamp": [0]})],
+                        ignore_index=True)
+    other = ratings[f"{partner_side}_id"].iloc[1]
     held_out_seeds = 0
     for seed in range(20):
         model = BiasedMF(factors=4, epochs=2, validation_fraction=0.3,
                          random_state=seed).fit(ratings)
-        item = model.item_map_.to_index([9999])[0]
-        if model.item_bias_[item] == 0.0:
+        index = getattr(model, f"{side}_map_").to_index([9999])[0]
+        factors = getattr(model, f"{side}_factors_")[index]
+        if getattr(model, f"{side}_bias_")[index] == 0.0:
             held_out_seeds += 1
-            np.testing.assert_array_equal(model.item_factors_[item], 0.0)
-            user = ratings["user_id"].iloc[1]
-            user_index = model.user_map_.to_index([user])[0]
-            expected = np.clip(model.global_mean_ + model.user_bias_[user_index],
-                               *model.rating_range_)
-            assert model.predict([user], [9999])[0] == pytest.approx(expected)
+            np.testing.assert_array_equal(factors, 0.0)
+            other_index = getattr(model, f"{partner_side}_map_").to_index([other])[0]
+            other_bias = getattr(model, f"{partner_side}_bias_")[other_index]
+            expected = np.clip(model.global_mean_ + other_bias, *model.rating_range_)
+            pair = ([other], [9999]) if side == "item" else ([9999], [other])
+            assert model.predict(*pair)[0] == pytest.approx(expected)
         else:
-            assert np.abs(model.item_factors_[item]).sum() > 0
-    # With 30 % held out, about 6 of the 20 seeds hold the item's rating out.
+            assert np.abs(factors).sum() > 0
+    # With 30 % held out, about 6 of the 20 seeds hold the id's rating out.
     assert 2 <= held_out_seeds <= 14
-
-
-def test_biased_mf_gives_a_user_whose_ratings_were_all_held_out_no_factors():
-    # User 9999 has one rating; when the validation split holds it out, the user gets no
-    # gradient (b_u stays exactly 0) and, like an unseen item, zero factors: a bias-only
-    # prediction μ + b_i.
-    ratings = make_ratings(seed=8)
-    ratings = pd.concat([ratings, pd.DataFrame({"user_id": [9999], "item_id": [1000],
-                                                "rating": [5.0], "timestamp": [900_000_000]})],
-                        ignore_index=True)
-    held_out = 0
-    for seed in range(20):
-        model = BiasedMF(factors=4, epochs=2, validation_fraction=0.3,
-                         random_state=seed).fit(ratings)
-        user = model.user_map_.to_index([9999])[0]
-        if model.user_bias_[user] == 0.0:
-            held_out += 1
-            np.testing.assert_array_equal(model.user_factors_[user], 0.0)
-            item = model.item_map_.to_index([1005])[0]
-            expected = np.clip(model.global_mean_ + model.item_bias_[item], 1.0, 5.0)
-            assert model.predict([9999], [1005])[0] == pytest.approx(expected)
-    assert held_out >= 1
 
 
 def test_implicit_als_accepts_a_zero_strength():
