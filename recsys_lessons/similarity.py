@@ -23,9 +23,11 @@ compared share no non-zero entry, so on sparse data the result is often sparse
 too. Euclidean measures and Pearson correlation are not zero there, so they
 always return dense arrays.
 
-All arithmetic is done in float64. A measure that is undefined for a pair (a
-zero vector for cosine, a constant vector for Pearson, two empty sets for
-Jaccard) gives 0, never NaN: "no evidence of similarity".
+All arithmetic is done in float64. Values far from 1 are safe: before anything
+is squared, rows are scaled by powers of two (which is exact), so squares of
+values such as 1e200 or 1e-200 neither overflow nor vanish. A measure that is
+undefined for a pair (a zero vector for cosine, a constant vector for Pearson,
+two empty sets for Jaccard) gives 0, never NaN: "no evidence of similarity".
 """
 
 from __future__ import annotations
@@ -82,10 +84,18 @@ def euclidean_distance(x, y=None):
     Returns a float for two vectors, otherwise a dense (x rows, y rows) ndarray.
     """
     first, second, vectors = _prepare_pair(x, y)
+    # Both inputs are scaled by one power of two so that no square overflows
+    # or vanishes (see _rescale_rows), and the distance is scaled back at the end.
+    scale = _power_of_two_scale(
+        max(_row_largest_magnitudes(matrix).max(initial=0.0) for matrix in (first, second))
+    )
+    same = second is first
+    first = first * scale
+    second = first if same else second * scale
     if vectors:
         # For one pair the direct formula is just as cheap and avoids the
         # rounding error of the expansion.
-        return float(np.sqrt(np.sum((first - second) ** 2)))
+        return float(np.sqrt(np.sum((first - second) ** 2)) / scale)
     squared = (
         _row_sums_of_squares(first)[:, None]
         + _row_sums_of_squares(second)[None, :]
@@ -94,7 +104,7 @@ def euclidean_distance(x, y=None):
     np.maximum(squared, 0.0, out=squared)
     if second is first:
         np.fill_diagonal(squared, 0.0)
-    return np.sqrt(squared)
+    return np.sqrt(squared) / scale
 
 
 def euclidean_similarity(x, y=None):
@@ -139,8 +149,10 @@ def pearson(x, y=None, *, co_rated=False):
     if co_rated:
         similarity = _co_rated_pearson_matrix(first, second)
     else:
-        first_centred = _centre_rows(_dense(first))
-        second_centred = first_centred if second is first else _centre_rows(_dense(second))
+        first_centred = _centre_rows(_dense(_rescale_rows(first)))
+        second_centred = (
+            first_centred if second is first else _centre_rows(_dense(_rescale_rows(second)))
+        )
         # Pearson correlation is the cosine of the mean-centred vectors.
         similarity = _cosine_matrix(first_centred, second_centred)
     return _finish(similarity, vectors, dense_output=True)
@@ -209,6 +221,9 @@ def adjusted_cosine(ratings, *, co_rated=False, dense_output=True):
             f"ratings must be a 2-D users × items matrix, got shape {matrix.shape}. "
             "Adjusted cosine needs several users to compute each user's mean rating."
         )
+    # Scaling every rating by one power of two changes no similarity and keeps
+    # the sums of squares from overflowing or vanishing (see _rescale_rows).
+    matrix = matrix * _power_of_two_scale(_row_largest_magnitudes(matrix).max(initial=0.0))
     # Items become rows so that the shared helpers, which compare rows, apply.
     item_values = _transpose(_centre_rated(matrix))
     if not co_rated:
@@ -292,11 +307,8 @@ def top_k_neighbors(similarity, k, *, exclude_self=True):
 
 def _cosine_matrix(first, second):
     """Cosine between the rows of first and second: normalise rows, then one product."""
-    first_unit = _scale_rows(first, _safe_inverse(np.sqrt(_row_sums_of_squares(first))))
-    if second is first:
-        second_unit = first_unit
-    else:
-        second_unit = _scale_rows(second, _safe_inverse(np.sqrt(_row_sums_of_squares(second))))
+    first_unit = _unit_rows(first)
+    second_unit = first_unit if second is first else _unit_rows(second)
     # Rounding can push a unit-vector dot product a hair past ±1.
     return _clip(first_unit @ second_unit.T, -1.0, 1.0)
 
@@ -313,14 +325,16 @@ def _co_rated_pearson_matrix(first, second):
         sim = (n·Σxy − Σx·Σy) / ( √(n·Σx² − (Σx)²) · √(n·Σy² − (Σy)²) )
     """
     first_rated = (first != 0).astype(np.float64)
-    # Pearson correlation ignores a constant shift of either row, so centring
-    # each row on its own mean first changes nothing but keeps the sums small,
-    # which makes the subtractions in the formula far less prone to rounding.
-    first_values = _centre_rated(first)
+    # Pearson correlation ignores a constant shift and a positive scale of
+    # either row. Centring each row on its own mean keeps the sums small, which
+    # makes the subtractions in the formula far less prone to rounding, and
+    # rescaling first (see _rescale_rows) keeps them from overflowing.
+    first_values = _centre_rated(_rescale_rows(first))
     if second is first:
         second_rated, second_values = first_rated, first_values
     else:
-        second_rated, second_values = (second != 0).astype(np.float64), _centre_rated(second)
+        second_rated = (second != 0).astype(np.float64)
+        second_values = _centre_rated(_rescale_rows(second))
 
     count = _dense(first_rated @ second_rated.T)
     sum_first = _dense(first_values @ second_rated.T)
@@ -384,6 +398,44 @@ def _top_k_of_rows(block, k):
     order = np.argsort(-chosen_values, axis=1, kind="stable")
     sorted_columns = np.take_along_axis(columns, order, axis=1)
     return sorted_columns, np.take_along_axis(chosen_values, order, axis=1)
+
+
+def _unit_rows(matrix):
+    """Each row divided by its Euclidean norm; zero rows stay zero."""
+    matrix = _rescale_rows(matrix)
+    return _scale_rows(matrix, _safe_inverse(np.sqrt(_row_sums_of_squares(matrix))))
+
+
+def _rescale_rows(matrix):
+    """Each row times the power of two that brings its largest magnitude into [0.5, 1).
+
+    Squares of values beyond about 1e154 overflow to infinity and squares of
+    values below about 1e-154 vanish to 0, which would make a norm infinite or
+    zero and a similarity silently 0. Cosine and Pearson correlation ignore a
+    positive scale of either row, so rows are rescaled before anything is
+    squared. Multiplying by a power of two is exact in floating point, so for
+    ordinary data every result stays the same to the last bit.
+    """
+    factors = _power_of_two_scale(_row_largest_magnitudes(matrix))
+    if sp.issparse(matrix):
+        # Scaling the stored values in place keeps their order, so the sums
+        # that follow add up in the same order as they would without it.
+        scaled = sp.csr_array(matrix, copy=True)
+        scaled.data *= np.repeat(factors, np.diff(scaled.indptr))
+        return scaled
+    return factors[:, None] * matrix
+
+
+def _row_largest_magnitudes(matrix):
+    return _dense(abs(matrix).max(axis=1)).ravel()
+
+
+def _power_of_two_scale(largest):
+    """The powers of two 2^-e that bring magnitudes `largest` into [0.5, 1)."""
+    _, exponents = np.frexp(largest)  # largest = m·2^e with m in [0.5, 1); frexp(0) gives e = 0.
+    # 2^±1000 is representable, and the clip still brings the smallest
+    # (subnormal, 2^-1074) and largest (2^1024) float64 values into range.
+    return np.ldexp(1.0, -np.clip(exponents, -1000, 1000))
 
 
 def _row_sums_of_squares(matrix):

@@ -354,12 +354,47 @@ def test_inputs_are_not_modified():
     np.testing.assert_array_equal(sparse.toarray(), sparse_copy.toarray())
 
 
+@pytest.mark.parametrize("exponent", [-1000, -600, 600, 1000])
+@pytest.mark.parametrize("make_sparse", [False, True])
+def test_extreme_magnitudes_give_the_same_similarities(exponent, make_sparse):
+    # Squares of 2^±600 and beyond overflow to infinity or vanish to 0 in
+    # float64; computed naively, every norm below is infinite or 0 and every
+    # similarity comes out 0. Cosine, Pearson and adjusted cosine ignore a
+    # positive scale, and scaling by a power of two is exact, so the results
+    # must match the unscaled ones to the last bit; distances scale with it.
+    scale = 2.0**exponent
+    ratings = random_ratings(np.random.default_rng(0), 6, 9)
+    as_input = sp.csr_array if make_sparse else np.asarray
+    original, scaled = as_input(ratings), as_input(scale * ratings)
+    for measure in (cosine, pearson, adjusted_cosine):
+        for options in ({}, {"co_rated": True}) if measure is not cosine else ({},):
+            np.testing.assert_array_equal(
+                measure(scaled, **options), measure(original, **options)
+            )
+    np.testing.assert_array_equal(euclidean_distance(scaled), scale * euclidean_distance(original))
+    # Two vectors, by hand: [1, 0, 1] and [1, 0, 0] have cosine 1/√2 and distance 1.
+    assert cosine(scale * C, scale * A) == pytest.approx(1 / math.sqrt(2))
+    assert euclidean_distance(scale * C, scale * A) == scale
+
+
+def test_rows_of_very_different_magnitudes():
+    # Cosine and Pearson compare directions, so rows of 2^900 and 2^-900
+    # compare as their unscaled versions do: [1, 0, 1]·[1, 0, 0] / √2 = 1/√2,
+    # and [1, 2, 4] against [3, 5, 6] (deviations [−4, −1, 5] and
+    # [−5, 1, 4] times 1/3) gives (20 − 1 + 20) / √(42 · 42) = 39/42.
+    large, small = 2.0**900, 2.0**-900
+    assert cosine(large * C, small * A) == pytest.approx(1 / math.sqrt(2))
+    rows = np.array([[large, 2 * large, 4 * large], [3 * small, 5 * small, 6 * small]])
+    assert pearson(rows)[0, 1] == pytest.approx(39 / 42)
+    assert pearson(rows, co_rated=True)[0, 1] == pytest.approx(39 / 42)
+
+
 # ---------------------------------------------------------------------------
 # Properties
 # ---------------------------------------------------------------------------
 
-# Zero, or a magnitude from 0.001 to 100: wide enough to be interesting, but
-# free of underflow and overflow, which no similarity formula survives.
+# Zero, or a magnitude from 0.001 to 100: wide enough to be interesting.
+# Extreme magnitudes have their own tests above.
 element = st.one_of(st.just(0.0), st.floats(1e-3, 100.0), st.floats(-100.0, -1e-3))
 rating = st.integers(0, 5).map(float)
 
