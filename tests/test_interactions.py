@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from recsys_lessons.data import IdMap, UnknownIdError, interaction_matrix, load_toy_ratings
+from recsys_lessons.data.interactions import id_kind
 from recsys_lessons.data.validation import check_interactions
 from recsys_lessons.models import BiasBaseline
 
@@ -39,9 +40,9 @@ def test_ids_of_mixed_types_are_refused_with_the_fix():
 def test_a_known_id_written_as_another_type_is_an_error_not_an_unknown_id():
     # "10" for 10 would otherwise be masked as a cold-start id, silently.
     for unknown in ("raise", "mask"):
-        with pytest.raises(TypeError, match="given are text.*'10' is the known id 10 written"):
+        with pytest.raises(TypeError, match="given include text.*'10' is the known id 10 written"):
             IdMap([10, 20], "item_id").to_index(["10"], unknown=unknown)
-        with pytest.raises(TypeError, match="given are numbers.*1 is the known id '1' written"):
+        with pytest.raises(TypeError, match="given include numbers.*1 is the known id '1' written"):
             IdMap(["1", "b"], "user_id").to_index([1], unknown=unknown)
     # Genuinely unknown ids stay unknown, whatever their type: a cold-start "new user" too.
     assert IdMap([10, 20]).to_index([20.0, 30], unknown="mask").tolist() == [1, -1]
@@ -50,9 +51,9 @@ def test_a_known_id_written_as_another_type_is_an_error_not_an_unknown_id():
         IdMap([10, 20]).to_index(["new user"])
     ratings = pd.DataFrame({"user_id": [1, 1, 2], "item_id": [5, 6, 6], "rating": [4.0, 2, 5]})
     model = BiasBaseline().fit(ratings)
-    with pytest.raises(TypeError, match="item_id values given are text"):
+    with pytest.raises(TypeError, match="item_id values given include text"):
         model.predict([1], ["5"])
-    with pytest.raises(TypeError, match="user_id values given are text"):
+    with pytest.raises(TypeError, match="user_id values given include text"):
         model.score(["1"], [5])
 
 
@@ -244,3 +245,71 @@ def test_check_whole_count_takes_integers_only():
             check_whole_count(value, "embedding_dim")
     with pytest.raises(ValueError, match="without the decimal point"):
         check_whole_count(4.0, "embedding_dim")
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+def test_unknown_id_error_prints_its_message_without_quotes():
+    # KeyError's own str() would wrap the message in quotes.
+    with pytest.raises(UnknownIdError) as error:
+        IdMap([10, 20], "item_id").to_index([99])
+    assert str(error.value).startswith("1 unknown item_id(s), e.g. [99]:")
+
+
+def test_unknown_id_error_shows_up_to_five_examples():
+    ids = IdMap([1, 2], "user_id")
+    examples = r"7 unknown user_id\(s\), e\.g\. \[10, 11, 12, 13, 14\]:"
+    with pytest.raises(UnknownIdError, match=examples):
+        ids.to_index([10, 11, 12, 13, 14, 15, 16])
+
+
+@pytest.mark.parametrize("known", [
+    [Decimal("10"), Decimal("20")],  # pandas calls these "decimal"
+    np.array([10, 20.5], dtype=object),  # and these "mixed-integer-float"
+])
+def test_numeric_ids_of_every_numeric_kind_catch_text_lookups(known):
+    # Both are numbers, so "10" is the known id 10 written as text, not an unknown id.
+    with pytest.raises(TypeError, match="written as another type"):
+        IdMap(known, "item_id").to_index(["10"], unknown="mask")
+
+
+def test_id_kind_ignores_missing_values():
+    # id_kind also reads raw columns in evaluation; a None among texts leaves them text.
+    assert id_kind(pd.Series(["a", None, "b"], dtype=object)) == "text"
+    assert id_kind(pd.Series([1.0, np.nan])) == "number"
+
+
+def test_the_example_in_the_type_error_is_the_mistyped_id():
+    # Of the unknown ids "x" and "10", only "10" is a known id (10) written as text.
+    with pytest.raises(TypeError, match=r"'10' is the known id 10 written as another type"):
+        IdMap([10, 20], "item_id").to_index(["x", "10"], unknown="mask")
+
+
+def test_a_lookup_that_mixes_numbers_and_text_is_checked_id_by_id():
+    # pandas calls [5, "x"] "mixed-integer", not "number"; the 5 in it is still the known "5"
+    # written as a number, which masking would silently treat as a new item.
+    with pytest.raises(TypeError, match="5 is the known id '5' written as another type"):
+        IdMap(["5", "b"], "item_id").to_index([5, "x"], unknown="mask")
+    with pytest.raises(TypeError, match="'7' is the known id 7 written as another type"):
+        IdMap([5, 7], "item_id").to_index(["x", 9, "7"], unknown="mask")
+    with pytest.raises(TypeError, match="Decimal\\('10'\\) is the known id '10' written"):
+        IdMap(["10", "b"], "item_id").to_index([Decimal("10")], unknown="mask")
+    # Ids unknown in every spelling stay unknown.
+    assert IdMap(["5", "b"], "item_id").to_index([7, "x"], unknown="mask").tolist() == [-1, -1]
+
+
+def test_id_map_repr_gives_size_and_name():
+    assert repr(IdMap(["b", "a", "b"], "user_id")) == "IdMap(2 user_ids)"
+
+
+def test_matrix_values_are_float64_and_exact():
+    # 3.3 is stored exactly as the float64 3.3 (float32 would store 3.2999999523...), and the
+    # binary 1s are floats, not integers.
+    ratings = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1], "rating": [3.3, 4.0]})
+    rated = interaction_matrix(ratings, values="rating")[0]
+    assert rated.dtype == np.float64
+    assert rated[0, 0] == 3.3
+    assert interaction_matrix(ratings, values="binary")[0].dtype == np.float64

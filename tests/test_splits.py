@@ -132,3 +132,59 @@ def test_validation_counts_never_hold_out_a_users_last_item():
     np.testing.assert_array_equal(validation_counts([1, 2, 3], 0.9), [0, 1, 2])
     np.testing.assert_array_equal(validation_counts([1, 2, 4, 10], 0.6), [0, 1, 2, 6])
     np.testing.assert_array_equal(validation_counts([5, 6], 0.1), [0, 1])
+
+
+# ---------------------------------------------------------------------------
+# Checks on input (found missing by a mutation audit)
+# ---------------------------------------------------------------------------
+
+# Each user has a repeated (user, item) pair: not a valid ratings frame.
+DUPLICATED = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2], "item_id": [5, 5, 6, 5, 6, 7],
+                           "timestamp": [1, 2, 3, 4, 5, 6]})
+FOUR_ROWS = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [1, 2, 1, 2],
+                          "timestamp": [1, 2, 3, 4]})
+
+
+def test_an_empty_part_error_gives_the_advice_of_the_split():
+    # round(0.1 · 4) = 0 test rows.
+    with pytest.raises(ValueError, match=r"test empty \(4 rows in all\); pass more rows or "
+                                         r"another test_size\."):
+        random_split(FOUR_ROWS, test_size=0.1)
+    singles = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 1]})
+    with pytest.raises(ValueError, match="only users with at least two rows get a test row"):
+        stratified_split(singles)
+
+
+@pytest.mark.parametrize("split", [random_split, stratified_split])
+def test_random_splits_check_the_ratings(split):
+    # A repeated pair or a missing column is named instead of being split silently.
+    with pytest.raises(ValueError, match="repeated"):
+        split(DUPLICATED)
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['item_id'\]"):
+        split(DUPLICATED.drop(columns="item_id").drop_duplicates())
+
+
+@pytest.mark.parametrize("split", [random_split, temporal_split])
+@pytest.mark.parametrize("size", [0, 1.5, True, -0.5])
+def test_test_size_outside_zero_and_one_is_refused(split, size):
+    # Without the check, temporal_split(test_size=0) cuts at the last timestamp and returns a
+    # one-row test set, and random_split fails only later, on an empty part.
+    with pytest.raises(ValueError, match="test_size must be a fraction strictly between 0 and 1"):
+        split(FOUR_ROWS, test_size=size)
+
+
+def test_temporal_split_checks_the_timestamp_column():
+    # A missing column is named (not a bare KeyError), and a NaN timestamp is refused: with a
+    # cutoff given, it would otherwise land in train without a word.
+    ratings = FOUR_ROWS.assign(timestamp=[1.0, 2.0, np.nan, 4.0])
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['timestamp'\]"):
+        temporal_split(ratings.drop(columns="timestamp"))
+    with pytest.raises(ValueError, match="1 NaN value.*'timestamp'"):
+        temporal_split(ratings, cutoff=3)
+
+
+def test_the_temporal_cutoff_is_the_interpolated_quantile():
+    # Timestamps 1, 2, 3, 4 with test_size 0.5: the 0.5 quantile interpolates to 2.5, so test
+    # holds the rows at 3 and 4. A cutoff truncated to 2 would move the row at 2 into test too.
+    train, test = temporal_split(FOUR_ROWS, test_size=0.5)
+    assert sorted(test["timestamp"]) == [3, 4] and sorted(train["timestamp"]) == [1, 2]

@@ -9,12 +9,13 @@ u, column i.
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 
-from recsys_lessons.data.validation import check_interactions
+from recsys_lessons.data.validation import check_interactions, is_real_number
 
 
 class UnknownIdError(KeyError, ValueError):
@@ -40,6 +41,11 @@ def _keeping_types(ids) -> pd.Series:
     """
     values = list(ids)
     return pd.Series(values, dtype=None if values else object)
+
+
+def _is_number_id(value) -> bool:
+    """True for an id that id_kind counts as a number: int, float or Decimal, not bool."""
+    return is_real_number(value) or isinstance(value, Decimal)
 
 
 class IdMap:
@@ -132,14 +138,20 @@ class IdMap:
         return positions
 
     def _check_same_kind(self, unknown_ids: np.ndarray) -> None:
-        """Raise TypeError when unknown ids are known ids of the other kind (text vs number)."""
-        given_kind = id_kind(unknown_ids)
-        if {given_kind, self._kind} != {"number", "text"}:
+        """Raise TypeError when an unknown id is a known id of the other kind (text vs number)."""
+        if self._kind not in ("number", "text"):
             return
-        if given_kind == "text":
-            converted = pd.to_numeric(pd.Series(unknown_ids), errors="coerce").dropna()
+        # Each id is judged by its own type, so a list that mixes numbers and text, such as
+        # [5, "x"] against the text ids "5" and "b", is checked as well.
+        candidates = pd.Series(unknown_ids, dtype=object)
+        if self._kind == "number":
+            given_kind = "text"
+            other_kind = candidates[candidates.map(lambda value: isinstance(value, str))]
+            converted = pd.to_numeric(other_kind, errors="coerce").dropna()
         else:
-            converted = pd.Series(unknown_ids).astype(str)
+            given_kind = "number"
+            other_kind = candidates[candidates.map(_is_number_id)]
+            converted = other_kind.astype(str)
         matches = converted[converted.isin(self.index_)]
         if len(matches):
             words = {"number": "numbers", "text": "text"}
@@ -147,8 +159,8 @@ class IdMap:
             example = unknown_ids[matches.index[:1]].tolist()[0]
             known = self.index_[self.index_.get_indexer(matches.iloc[:1])].tolist()[0]
             raise TypeError(
-                f"The {self.name} values given are {words[given_kind]}, but the ids seen in "
-                f"fitting are {words[self._kind]}: {example!r} is the known id {known!r} "
+                f"The {self.name} values given include {words[given_kind]}, but the ids seen "
+                f"in fitting are {words[self._kind]}: {example!r} is the known id {known!r} "
                 f"written as another type. Convert the ids to the type used in fitting, e.g. "
                 f"frame[{self.name!r}].astype(int) or .astype(str)."
             )
