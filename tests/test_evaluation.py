@@ -5,8 +5,10 @@ import pytest
 from recsys_lessons.data import leave_one_out, stratified_split
 from recsys_lessons.evaluation import (
     bootstrap_interval,
+    cross_validate_rating,
     evaluate_ranking,
     evaluate_rating,
+    paired_comparison,
     ranking_metrics,
 )
 from recsys_lessons.models import (
@@ -16,7 +18,7 @@ from recsys_lessons.models import (
     Popularity,
     RandomRecommender,
 )
-from recsys_lessons.models.base import Recommender
+from recsys_lessons.models.base import NotFittedError, Recommender
 
 
 class FixedScores(Recommender):
@@ -187,8 +189,6 @@ def test_bootstrap_interval_width_follows_the_confidence():
 
 
 def test_paired_comparison_sees_a_shift_and_not_noise():
-    from recsys_lessons.evaluation import paired_comparison
-
     rng = np.random.default_rng(0)
     base = rng.random(400)
     shifted = paired_comparison(base + 0.05, base + rng.normal(0, 0.01, 400))
@@ -319,3 +319,123 @@ def test_sampled_protocol_names_unknown_users_once():
 def test_bootstrap_needs_at_least_one_resample():
     with pytest.raises(ValueError, match="resamples"):
         bootstrap_interval([0.1, 0.2, 0.3], resamples=0)
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+def test_ids_of_another_kind_are_fine_when_some_ids_match():
+    # The "same ids of the same type" error is only for the case where *no*
+    # recommended id appears in test. Here the user ids are mixed (1 and "guest"), so their kind
+    # differs from test's numbers, but user 1 matches: evaluate, do not raise.
+    # User 1: list [10], relevant {10} -> every metric 1; user "guest" has no test rows.
+    test = pd.DataFrame({"user_id": [1], "item_id": [10]})
+    recommendations = pd.DataFrame(
+        {"user_id": pd.Series([1, "guest"], dtype=object), "item_id": [10, 11], "rank": [1, 1]}
+    )
+    result = ranking_metrics(recommendations, test, k=1)
+    assert result["users"] == 1
+    assert result["hit_rate@1"] == 1.0 and result["precision@1"] == 1.0
+
+
+def test_a_missing_rating_is_not_relevant_under_a_threshold():
+    # With a nullable rating column, rating >= 4 is <NA> for a missing rating;
+    # that row must not count as relevant. Relevant = {10} (item 11 has no rating).
+    # List [10, 11] at k = 2: precision = 1/2, recall = 1/1.
+    test = pd.DataFrame({
+        "user_id": [1, 1],
+        "item_id": [10, 11],
+        "rating": pd.array([5.0, None], dtype="Float64"),
+    })
+    recommendations = pd.DataFrame({"user_id": [1, 1], "item_id": [10, 11], "rank": [1, 2]})
+    result = ranking_metrics(recommendations, test, k=2, relevance_threshold=4)
+    assert result["precision@2"] == pytest.approx(0.5)
+    assert result["recall@2"] == pytest.approx(1.0)
+
+
+def _tiny_split():
+    # User 2 rated items 1..6 in train, so every item is known; user 1 holds out items 1, 2.
+    train = pd.DataFrame({"user_id": [1] + [2] * 6, "item_id": [5, 1, 2, 3, 4, 5, 6]})
+    test = pd.DataFrame({"user_id": [1, 1], "item_id": [1, 2]})
+    return train, test
+
+
+def test_sampled_summary_counts_cases_not_users():
+    # User 1 holds out two items, so there are two cases but one user.
+    # Popularity scores = train counts: items 1, 2, 3, 4, 6 have 1, item 5 has 2. User 1 rated
+    # item 5 in train and 1, 2 in test, so the negatives are two of {3, 4, 6}, all scored 1
+    # like the held-out item: ties count against the model, rank = 1 + 2 = 3 in both cases.
+    # HR@5 = 1, NDCG@5 = 1/log2(3 + 1) = 0.5, MRR@5 = 1/3; cases = 2.
+    train, test = _tiny_split()
+    model = Popularity().fit(train)
+    summary = evaluate_ranking(model, train, test, k=5, protocol="sampled", num_negatives=2)
+    assert summary["cases"] == 2
+    assert summary["hit_rate@5"] == 1.0
+    assert summary["ndcg@5"] == pytest.approx(0.5)
+    assert summary["mrr@5"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("k", [0, -1, 2.5])
+def test_sampled_protocol_rejects_a_bad_k(k):
+    # The sampled protocol never calls ranking_metrics, so without the check
+    # k = 0 silently gives HR@0 = 0 for every case.
+    train, test = _tiny_split()
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        evaluate_ranking(Popularity().fit(train), train, test, k=k, protocol="sampled",
+                         num_negatives=2)
+
+
+@pytest.mark.parametrize("protocol", ["full", "sampled"])
+def test_an_unfitted_model_says_it_is_not_fitted(protocol):
+    # An unfitted ItemKNN has no user_map_; without the check the caller gets a
+    # bare AttributeError about user_map_ instead of "not fitted yet".
+    train, test = _tiny_split()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        evaluate_ranking(ItemKNN(), train, test, k=2, protocol=protocol, num_negatives=2)
+
+
+def test_cross_validation_refuses_a_ranking_only_model_before_fitting():
+    # Popularity has fit but no predict; the factory check must say so
+    # ("no fit and predict") instead of failing later inside evaluate_rating.
+    ratings = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 3], "item_id": [1, 2, 1, 3, 2, 3],
+                            "rating": [5.0, 3.0, 4.0, 2.0, 1.0, 4.0]})
+    with pytest.raises(TypeError, match="no fit and predict"):
+        cross_validate_rating(Popularity, ratings, folds=2)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_bootstrap_refuses_non_finite_values(bad):
+    # One NaN (or inf) value would make every resampled mean, and so both
+    # interval ends, NaN (or inf/NaN) instead of raising.
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_interval([0.1, bad, 0.3])
+
+
+def test_bootstrap_resamples_every_user_including_the_last():
+    # With values [0, 1], a resample of 2 users has mean 0, 0.5 or 1 with
+    # probabilities 1/4, 1/2, 1/4, so the 2.5% and 97.5% quantiles of 2000 means are 0 and 1.
+    # Never drawing the last user would give (0, 0).
+    assert bootstrap_interval([0.0, 1.0], seed=0) == (0.0, 1.0)
+
+
+def test_paired_comparison_reports_the_mean_not_the_median_difference():
+    # Differences [3, 0, 0, 0] have mean 0.75 (median 0).
+    result = paired_comparison([3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0])
+    assert result["mean_difference"] == pytest.approx(0.75)
+
+
+def test_paired_comparison_refuses_several_values_per_user_in_second():
+    # First is a plain array (no index to compare), second repeats user 1.
+    second = pd.Series([0.1, 0.2, 0.3], index=[1, 1, 2])
+    with pytest.raises(ValueError, match="second holds several values for the same user"):
+        paired_comparison(np.array([0.5, 0.4, 0.3]), second)
+
+
+def test_paired_comparison_uses_its_confidence():
+    # Differences [1, 0]; a resample of 2 has mean 0, 0.5, 1 with probabilities
+    # 1/4, 1/2, 1/4. At confidence 0.2 the 40% and 60% quantiles both fall on 0.5; at the
+    # default 0.95 the interval would be (0, 1).
+    result = paired_comparison([1.0, 0.0], [0.0, 0.0], confidence=0.2)
+    assert (result["ci_low"], result["ci_high"]) == (0.5, 0.5)

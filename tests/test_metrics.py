@@ -503,3 +503,83 @@ def test_item_positions_out_of_range_are_an_error_not_an_index_from_the_end():
         intra_list_diversity([[0, 1]], similarity=np.ones((2, 3)))
     # numpy integers are positions too.
     assert intra_list_diversity([[0, np.int64(1)]], item_vectors=vectors) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+def test_no_users_at_all_is_an_error_not_nan():
+    # Without the check the mean over zero users is NaN (with a RuntimeWarning).
+    with pytest.raises(ValueError, match="no users to evaluate"):
+        precision_at_k([], [], k=1)
+
+
+@pytest.mark.parametrize("bad_gain", [np.inf, np.nan])
+def test_graded_gains_must_be_finite(bad_gain):
+    # An infinite gain would give NDCG = inf / inf = NaN, a NaN gain NaN;
+    # both must be refused up front, like a negative gain.
+    with pytest.raises(ValueError, match="negative or non-finite gain"):
+        ndcg_at_k([["a", "b"]], [{"a": bad_gain, "b": 1.0}], k=2)
+
+
+def test_average_precision_default_normalization_is_min_k():
+    # A perfect list of length k = 2 for a user with 4 relevant items:
+    # P@1 = P@2 = 1, so AP = (1 + 1) / min(2, 4) = 1 by default ("relevant" would give 2/4).
+    recommended, relevant = [[1, 2]], [{1, 2, 3, 4}]
+    assert average_precision_at_k(recommended, relevant, k=2) == pytest.approx(1.0)
+    assert average_precision_at_k(recommended, relevant, k=2, per_user=True).tolist() == [1.0]
+
+
+def test_ndcg_uses_the_gains_when_only_some_users_have_a_mapping():
+    # One graded user is enough to take the graded path; a plain set counts
+    # every item with gain 1. k = 2:
+    #   user 0: list [a, b], gains a = 1, b = 3: DCG = 1/log2(2) + 3/log2(3) = 1 + 3/log2(3);
+    #           IDCG = 3/log2(2) + 1/log2(3) = 3 + 1/log2(3). (Binary NDCG would be 1.)
+    #   user 1: list [c], relevant {c}: DCG = IDCG = 1 -> 1.
+    user_0 = (1 + 3 / np.log2(3)) / (3 + 1 / np.log2(3))
+    per_user = ndcg_at_k([["a", "b"], ["c"]], [{"a": 1.0, "b": 3.0}, {"c"}], k=2, per_user=True)
+    np.testing.assert_allclose(per_user, [user_0, 1.0])
+
+
+def test_rating_errors_refuse_two_dimensional_input():
+    # A (1 × 2) nested list has length 1 on both sides and would be accepted.
+    with pytest.raises(ValueError, match="one-dimensional"):
+        rmse([[1.0, 2.0]], [[1.0, 3.0]])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        auc([[0, 1]], [[0.2, 0.8]])
+
+
+def test_full_catalog_coverage_is_one():
+    # Every item of a catalogue of 3 ({1, 2, 3}) appears in a list: 3 / 3 = 1.
+    assert catalog_coverage([[1, 2], [2, 3]], catalog_size=3) == 1.0
+
+
+def test_catalog_size_zero_is_rejected_as_not_positive():
+    # Catalog_size = 0 must be refused as such (not as "the lists hold 1
+    # distinct items but catalog_size is 0", nor as a ZeroDivisionError for empty lists).
+    with pytest.raises(ValueError, match="catalog_size must be a positive integer"):
+        catalog_coverage([[1]], catalog_size=0)
+    with pytest.raises(ValueError, match="catalog_size must be a positive integer"):
+        catalog_coverage([], catalog_size=0)
+
+
+def test_a_zero_item_vector_is_an_error_not_nan():
+    # Cosine similarity with (0, 0) is 0/0; it must raise, not give NaN.
+    vectors = np.array([[1.0, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="all zeros"):
+        intra_list_diversity([[0, 1]], item_vectors=vectors)
+
+
+def test_novelty_refuses_popularity_above_num_users():
+    # 150 of 100 users cannot have interacted with an item; s_i = 1.5 would give
+    # a negative self-information −log2(1.5) ≈ −0.585 instead of an error.
+    with pytest.raises(ValueError, match="not between 1 and num_users=100"):
+        novelty([["a"]], {"a": 150}, num_users=100)
+
+
+def test_novelty_refuses_a_bool_number_of_users():
+    # True is an Integral equal to 1, but num_users=True is a mistake, as for k.
+    with pytest.raises(ValueError, match="num_users must be a positive integer"):
+        novelty([["a"]], {"a": 1}, num_users=True)
