@@ -397,3 +397,138 @@ def test_because_you_liked_counts_ratings_at_the_mean_as_liked():
     implicit = fitted(ratings=RATINGS.drop(columns="rating"))
     assert set(implicit.because_you_liked(10, 3)["item_id"]) == {1, 2, 4}
     assert sorted(fitted().because_you_liked(11, 3)["item_id"]) == [1, 5]
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+def titles_only(titles, ratings=None):
+    """A model whose features are the title words alone (every word kept: min_title_df=1)."""
+    items = pd.DataFrame({
+        "item_id": list(range(1, len(titles) + 1)), "title": titles,
+        "year": [1990] * len(titles), "genres": [["Drama"]] * len(titles),
+    })
+    if ratings is None:
+        ratings = pd.DataFrame({"user_id": [1] * len(titles),
+                                "item_id": list(range(1, len(titles) + 1)),
+                                "rating": np.arange(len(titles), 0, -1, dtype=float)})
+    return ContentBased(items=items, genre_weight=0, year_weight=0, title_weight=1,
+                        min_title_df=1).fit(ratings)
+
+
+def features(model, item_id):
+    """x_i of one item as a dict from feature name to value."""
+    return dict(zip(model.feature_names_, feature_vector(model, item_id), strict=True))
+
+
+def test_genre_weight_scales_the_genre_block():
+    # Star Wars with w_genre = 2, w_year = 1, no title block:
+    # genres Action, Sci-Fi at 2/√2 = √2 each, 1970s at 1; ‖·‖² = 2 + 2 + 1 = 5, so
+    # x = (√2, √2, 1) / √5. With the weight ignored it would be (1/√2, 1/√2, 1) / √2.
+    model = fitted(genre_weight=2.0, year_weight=1.0, title_weight=0)
+    star_wars = features(model, 1)
+    assert star_wars["genre: Action"] == pytest.approx(np.sqrt(2 / 5))
+    assert star_wars["genre: Sci-Fi"] == pytest.approx(np.sqrt(2 / 5))
+    assert star_wars["decade: 1970s"] == pytest.approx(np.sqrt(1 / 5))
+
+
+def test_zero_title_weight_leaves_the_titles_out():
+    # The docstring: "A block with weight 0 is left out", and title_vectorizer_ is "None
+    # when title_weight is 0".
+    model = fitted(title_weight=0)
+    assert not any(name.startswith("title:") for name in model.feature_names_)
+    assert model.title_vectorizer_ is None
+    assert model.all_item_features_.shape[1] == len(model.feature_names_) == 8
+
+
+def test_a_bool_weight_is_refused():
+    # True is not a weight.
+    with pytest.raises(ValueError, match="genre_weight must be a finite number >= 0"):
+        fitted(genre_weight=True)
+
+
+def test_documented_defaults():
+    # The class docstring states the defaults 1, 0.5, 1
+    # and 3.
+    params = ContentBased().get_params()
+    assert (params["genre_weight"], params["year_weight"], params["title_weight"],
+            params["min_title_df"]) == (1.0, 0.5, 1.0, 3)
+
+
+def test_title_words_are_weighted_by_idf():
+    # Titles "Star Wars", "Star", "Star Trek": n = 3, df(star) = 3,
+    # df(wars) = 1. scikit-learn's smoothed idf = ln((1 + n) / (1 + df)) + 1 gives
+    # idf(star) = ln(4/4) + 1 = 1 and idf(wars) = ln(4/2) + 1 = 1 + ln 2. Star Wars is then
+    # (1, 1 + ln 2) / √(1 + (1 + ln 2)²) ≈ (0.5085, 0.8610); without idf it is (0.7071, 0.7071).
+    model = titles_only(["Star Wars", "Star", "Star Trek"])
+    star_wars = features(model, 1)
+    norm = np.sqrt(1 + (1 + np.log(2)) ** 2)
+    assert star_wars["title: star"] == pytest.approx(1 / norm)
+    assert star_wars["title: wars"] == pytest.approx((1 + np.log(2)) / norm)
+
+
+def test_a_repeated_title_word_counts_twice():
+    # "Run Lola Run": tf(run) = 2, tf(lola) = 1; over the titles
+    # "Run Lola Run", "Run", "Lola" both words have df = 2, hence the same idf, so the row
+    # is (2, 1) / √5 = (0.894, 0.447). With binary counts it would be (1, 1) / √2.
+    model = titles_only(["Run Lola Run", "Run", "Lola"])
+    run_lola_run = features(model, 1)
+    assert run_lola_run["title: run"] == pytest.approx(2 / np.sqrt(5))
+    assert run_lola_run["title: lola"] == pytest.approx(1 / np.sqrt(5))
+
+
+def test_a_word_in_every_title_is_kept_when_min_title_df_equals_the_number_of_titles():
+    # Six titles that all contain "star" and
+    # min_title_df = 6: "star" is in 6 ≥ 6 titles, so it is a feature.
+    items = ITEMS.assign(title=[f"Star {word}" for word in
+                                ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]])
+    model = fitted(items=items, min_title_df=len(items))
+    assert [name for name in model.feature_names_ if name.startswith("title:")] == ["title: star"]
+    assert model.title_vectorizer_ is not None
+
+
+def test_missing_titles_add_no_word():
+    # Two missing titles must not become the word "nan".
+    items = ITEMS.assign(title=ITEMS["title"].astype(object).where(
+        ~ITEMS["item_id"].isin([3, 4]), None))
+    model = fitted(items=items)
+    assert "title: nan" not in model.feature_names_.tolist()
+    assert features(model, 3).get("title: star", 0) == 0
+
+
+def test_a_five_digit_year_is_refused():
+    # The docstring of _checked_years: years of more than
+    # four digits are refused.
+    years = ITEMS["year"].astype(object).where(ITEMS["item_id"] != 2, 19790)
+    with pytest.raises(ValueError, match=r"1 value\(s\) that are not whole years, e\.g\. 19790"):
+        fitted(items=ITEMS.assign(year=years))
+
+
+def test_a_year_of_blank_text_is_unknown():
+    # "   " is blank text like "": an unknown year, no decade.
+    years = ["1977", "1979", "1979", "2003", "   ", "2007"]
+    model = fitted(items=ITEMS.assign(year=years))
+    the_love_bug = features(model, 5)
+    assert the_love_bug["decade: 1970s"] == the_love_bug["decade: 2000s"] == 0
+
+
+def test_score_new_items_needs_paired_arrays():
+    # One user and two items would otherwise broadcast.
+    model = fitted()
+    with pytest.raises(ValueError, match="same length"):
+        model.score_new_items([10], [1, 6])
+
+
+@pytest.mark.parametrize("top", [0, -1])
+def test_explain_refuses_a_top_that_is_not_positive(top):
+    # head(0) and head(-1) would answer quietly.
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        fitted().explain(10, 3, top=top)
+
+
+@pytest.mark.parametrize("top", [0, -1])
+def test_because_you_liked_refuses_a_top_that_is_not_positive(top):
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        fitted().because_you_liked(10, 3, top=top)

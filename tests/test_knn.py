@@ -460,3 +460,127 @@ def test_pearson_similarities_are_shrunk_by_default():
     co_raters = (rated.T @ rated).toarray()
     np.testing.assert_allclose(model.similarity_,
                                unshrunk.similarity_ * co_raters / (co_raters + 100.0), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+# Users A, B, C and items 1, 2, 3: A has {1, 2}, B has {1}, C has {2, 3}. Seen from the items,
+# U_1 = {A, B}, U_2 = {A, C}, U_3 = {C}.
+INTERACTIONS = pd.DataFrame({"user_id": ["A", "A", "B", "C", "C"], "item_id": [1, 2, 1, 2, 3]})
+
+# Two users, two items: A rated 1 → 5 and 2 → 3, B rated 1 → 4. As item vectors over (A, B):
+# item 1 = (5, 4), item 2 = (3, 0); one co-rater (A), n_12 = 1.
+TWO_BY_TWO = pd.DataFrame({"user_id": ["A", "A", "B"], "item_id": [1, 2, 1],
+                           "rating": [5.0, 3.0, 4.0]})
+
+
+def item_similarity(model, first, second):
+    i, j = model.item_map_.to_index([first, second])
+    return model.similarity_[i, j]
+
+
+def test_rating_cosine_is_not_shrunk_by_default():
+    # ItemKNN(implicit=False) defaults to "cosine"
+    # with β = 0: sim(1, 2) = (5·3 + 4·0) / (√41 · 3) = 5 / √41 ≈ 0.781, not shrunk by
+    # n / (n + β) (with β = 10 it would be 5 / √41 / 11).
+    model = ItemKNN(implicit=False).fit(TWO_BY_TWO)
+    assert model.parameters_["similarity"] == "cosine"
+    assert model.parameters_["shrinkage"] == 0.0
+    assert item_similarity(model, 1, 2) == pytest.approx(5 / math.sqrt(41))
+
+
+def test_defaults_are_the_documented_ones():
+    # The docstrings state the tuned defaults, which learners copy; comparing parameters_
+    # with the class's own `defaults` dict alone would not notice one changing.
+    # ItemKNN: top-N k = 200, "tfidf", bm25_b = 0.25; ratings k = 25, "cosine".
+    # UserKNN: top-N k = 100, "bm25", bm25_b = 1.0; ratings k = 40, "pearson_baseline".
+    expected = {
+        (ItemKNN, True): (200, "tfidf", 0.25), (ItemKNN, False): (25, "cosine", 0.25),
+        (UserKNN, True): (100, "bm25", 1.0), (UserKNN, False): (40, "pearson_baseline", 1.0),
+    }
+    for (model_class, implicit), (k, similarity, bm25_b) in expected.items():
+        data = INTERACTIONS if implicit else TWO_BY_TWO
+        parameters = model_class(implicit=implicit).fit(data).parameters_
+        assert (parameters["k"], parameters["similarity"], parameters["bm25_b"]) == (
+            k, similarity, bm25_b
+        ), (model_class.__name__, implicit)
+
+
+def test_a_shrinkage_below_one_is_applied():
+    # A shrinkage below 1 still shrinks. β = 0.5, n_12 = 1:
+    # sim(1, 2) = 5/√41 · 1 / (1 + 0.5) = 5/√41 · 2/3 ≈ 0.521.
+    model = ItemKNN(implicit=False, similarity="cosine", shrinkage=0.5).fit(TWO_BY_TWO)
+    assert item_similarity(model, 1, 2) == pytest.approx(5 / math.sqrt(41) * 2 / 3)
+
+
+def test_asymmetric_with_alpha_zero():
+    # The docstring allows α in [0, 1]; with α = 0,
+    # sim(i, j) = |U_i ∩ U_j| / |U_j|: sim(2, 3) = 1 / |U_3| = 1, sim(3, 2) = 1 / |U_2| = 1/2,
+    # sim(1, 2) = 1 / 2, sim(1, 3) = 0.
+    model = ItemKNN(similarity="asymmetric", alpha=0.0).fit(INTERACTIONS)
+    assert item_similarity(model, 2, 3) == pytest.approx(1.0)
+    assert item_similarity(model, 3, 2) == pytest.approx(0.5)
+    assert item_similarity(model, 1, 2) == pytest.approx(0.5)
+    assert item_similarity(model, 1, 3) == 0
+
+
+def test_bm25_with_k1_zero_is_the_idf_weighted_dot_product():
+    # K1 = 0 "switches the length scaling off": every row weight is
+    # (0 + 1) / (0 + 1) = 1, so sim(i, j) = Σ_{u ∈ U_i ∩ U_j} idf_u², idf_u = ln(3 / |I_u|):
+    # idf_A = ln(3/2), idf_B = ln 3, idf_C = ln(3/2). sim(1, 2) = ln(3/2)² ≈ 0.164,
+    # sim(1, 1) = ln(3/2)² + ln(3)² ≈ 1.371.
+    model = ItemKNN(similarity="bm25", bm25_k1=0.0).fit(INTERACTIONS)
+    assert item_similarity(model, 1, 2) == pytest.approx(math.log(1.5) ** 2)
+    assert item_similarity(model, 1, 1) == pytest.approx(math.log(1.5) ** 2 + math.log(3) ** 2)
+
+
+@MODELS
+def test_min_support_zero_is_accepted(model_class):
+    # The docstring and the error message say "an integer
+    # >= 0"; pairs without a co-rater have similarity 0 anyway, so 0 behaves like 1.
+    zero = model_class(implicit=False, min_support=0).fit(TWO_BY_TWO)
+    one = model_class(implicit=False, min_support=1).fit(TWO_BY_TWO)
+    np.testing.assert_allclose(zero.similarity_, one.similarity_)
+
+
+@MODELS
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"implicit": False, "min_support": True}, "min_support must be an integer >= 0"),
+        ({"implicit": 1}, "implicit must be True or False"),
+    ],
+)
+def test_bools_and_ints_are_not_taken_for_each_other(model_class, parameters, message):
+    # min_support=True is not 1, and implicit=1 is not True: both are mistakes.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model_class(**parameters).fit(TWO_BY_TWO)
+
+
+@pytest.mark.parametrize("min_support", [0, 1])
+def test_pearson_baseline_of_users_without_a_common_item_is_zero(min_support):
+    # A rated 1 and 2, B rated 3
+    # only: no co-rated item, so both sums of squares are 0 and sim(A, B) must be 0, not
+    # 0 / 0 = NaN. With min_support = 0 nothing else resets it.
+    ratings = pd.DataFrame({"user_id": ["A", "A", "B", "C", "C"], "item_id": [1, 2, 3, 1, 3],
+                            "rating": [5.0, 3.0, 4.0, 2.0, 1.0]})
+    model = UserKNN(implicit=False, similarity="pearson_baseline",
+                    min_support=min_support).fit(ratings)
+    a, b = model.user_map_.to_index(["A", "B"])
+    assert np.isfinite(model.similarity_).all()
+    assert model.similarity_[a, b] == 0
+
+
+def test_a_single_item_or_user_has_no_neighbours():
+    # With one item (ItemKNN) or one user
+    # (UserKNN) there is nothing else to be a neighbour: k is cut to 0 and every score is 0.
+    one_item = pd.DataFrame({"user_id": ["A", "B"], "item_id": [1, 1]})
+    model = ItemKNN().fit(one_item)
+    assert model.neighbours_.nnz == 0
+    np.testing.assert_array_equal(model.score(["A", "B"], [1, 1]), [0.0, 0.0])
+    one_user = pd.DataFrame({"user_id": ["A", "A"], "item_id": [1, 2]})
+    model = UserKNN().fit(one_user)
+    assert model.neighbours_.nnz == 0
+    np.testing.assert_array_equal(model.score(["A", "A"], [1, 2]), [0.0, 0.0])
