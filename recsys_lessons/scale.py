@@ -21,6 +21,8 @@ is kept for neighbours and list lengths, as in the lessons).
 from __future__ import annotations
 
 import copy
+import ctypes
+import gc
 import sys
 import time
 import tracemalloc
@@ -97,6 +99,20 @@ def _proc_status_megabytes(field: str) -> float | None:
     return None
 
 
+def _release_free_memory() -> None:
+    """Free unreachable objects and hand the allocator's free memory back to the system.
+
+    Otherwise a fit can reuse memory that earlier work left resident (glibc keeps freed heap,
+    256 MiB of it when MALLOC_TOP_PAD_ is set as CI sets it), and that reuse would not show as
+    growth of the resident memory.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # Not glibc (macOS, Windows, musl): nothing to trim, or no way to ask.
+
+
 def _reset_peak_resident() -> bool:
     """Reset Linux's record of the process's peak resident memory (VmHWM); False if not possible.
 
@@ -167,7 +183,8 @@ def measure_cost(make_model, interactions: pd.DataFrame) -> dict:
             the fit raised the process's lifetime peak (`resource.getrusage`): 0 when the fit
             stayed below an earlier peak, so a lower bound. None where neither is available.
             Memory freed by Python is not always returned to the system at once, so this
-            can differ from peak_memory_mb either way.
+            can differ from peak_memory_mb either way; free memory is handed back before
+            the fit (`_release_free_memory`) so that the fit cannot hide growth by reusing it.
 
     Tracing makes every allocation slower and costs memory of its own, mostly for code that
     creates many small Python objects (then fit_seconds and rss_growth_mb both grow); this
@@ -176,6 +193,7 @@ def measure_cost(make_model, interactions: pd.DataFrame) -> dict:
     """
     check_interactions(interactions, name="interactions")
     model = _new_model(make_model)
+    _release_free_memory()
     fit_peak_known = _reset_peak_resident()
     resident_before = (_proc_status_megabytes("VmRSS") if fit_peak_known
                        else _peak_resident_megabytes())

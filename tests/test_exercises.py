@@ -1,4 +1,5 @@
 import copy
+import itertools
 import statistics
 from collections import Counter
 
@@ -574,3 +575,129 @@ def test_reference_matches_independently_derived_values(exercise_id, request):
     for case, (arguments, expected) in enumerate(KNOWN_VALUES[exercise_id]):
         got = exercise.reference(*copy.deepcopy(arguments))
         _assert_matches(expected, got, f"{exercise_id}, known case {case}")
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def value_exercise(monkeypatch):
+    """A value exercise whose answer is 0.5, registered only for the test."""
+    monkeypatch.setitem(_core._EXERCISES, "zz.value",
+                        _core.Exercise("zz.value", "A half.", expected=lambda: 0.5))
+    return "zz.value"
+
+
+def test_a_frame_exercise_rejects_a_non_frame_without_crashing():
+    # None has no columns: the grader must say "wrong", not raise AttributeError itself.
+    expected = pd.DataFrame({"user_id": [1], "item_id": [11]})
+    assert not _core._same(expected, None)
+    assert not _core._same(expected, [[1, 11]])
+
+
+def test_frames_compare_as_sets_of_rows_in_their_column_order():
+    expected = pd.DataFrame({"user_id": [1, 2], "item_id": [11, 12]})
+    # The same rows in another order are the same answer.
+    assert _core._same(expected, expected.iloc[::-1].reset_index(drop=True))
+    # Swapped columns are another table: the column names must come in the asked order.
+    symmetric = pd.DataFrame({"a": [1], "b": [1]})
+    assert not _core._same(symmetric, symmetric[["b", "a"]])
+    # A duplicated row is a wrong answer: two rows were expected, four were given.
+    assert not _core._same(expected, pd.concat([expected, expected]))
+
+
+def test_rows_that_cannot_be_ordered_are_a_wrong_answer():
+    # Sorting (None,) next to (2,) raises TypeError; that must count as wrong, not right.
+    expected = pd.DataFrame({"a": [1, 2]})
+    got = pd.DataFrame({"a": [None, 2]}, dtype=object)
+    assert not _core._same(expected, got)
+
+
+def test_a_float32_value_passes_a_value_exercise():
+    # float32(0.1) = 0.100000001490116..., a relative error of about 1.5e-8: within rounding.
+    assert _core._same(0.1, float(np.float32(0.1)))
+
+
+def test_list_answers_keep_their_order_and_ragged_lists_are_wrong():
+    # A ranking is a list: [2, 1] is not the ranking [1, 2].
+    assert not _core._same([1, 2], [2, 1])
+    # A ragged list cannot become an array (ValueError); that is a wrong answer.
+    assert not _core._same([1, 2], [[1], [1, 2]])
+
+
+def test_allclose_rejects_text_broadcasts_and_near_misses():
+    # Text cannot become floats: a wrong answer, not a pass.
+    assert not _core._allclose(np.array([1.0]), "abc")
+    # One number where two were asked for must not pass by broadcasting.
+    assert not _core._allclose(np.array([2.0, 2.0]), 2.0)
+    # 1e-4 where 0 is expected is a wrong formula; the tolerance is 1e-6 (+1e-5 * 0).
+    assert not _core._allclose(np.array([0.0]), np.array([1e-4]))
+    # Largest entry 100: tolerance 1e-6 + 1e-5 * 100 ≈ 1e-3, so 0.5 where 0 is expected fails.
+    assert not _core._allclose(np.array([100.0, 0.0]), np.array([100.0, 0.5]))
+    # 0.0005 off is within that same tolerance.
+    assert _core._allclose(np.array([100.0, 0.0]), np.array([100.0, 0.0005]))
+
+
+def test_arguments_that_cannot_be_compared_count_as_unchanged():
+    # [array] == [array] raises "truth value ... ambiguous": the grader cannot tell, so it
+    # must not blame the learner for changing the input.
+    assert _core._unchanged([np.array([1.0, 2.0])], [np.array([1.0, 2.0])])
+
+
+def test_a_correct_value_is_shown_back(value_exercise):
+    assert "correct (0.5)" in repr(check(value_exercise, 0.5))
+
+
+def test_true_is_not_a_number_for_a_value_exercise(value_exercise):
+    # True == 1 to Python, but it is not a number the learner computed.
+    result = check(value_exercise, True)
+    assert not result and "got True, expected a number" in repr(result)
+
+
+def test_a_value_where_a_function_is_expected_is_named():
+    result = check("00.sparsity", 0.5)
+    assert not result and "expected a function, got float" in repr(result)
+
+
+def test_the_generated_inputs_are_the_same_every_time():
+    # The same wrong function gets the same feedback each time it is checked.
+    wrong = lambda ratings: 0.123  # noqa: E731
+    assert repr(check("00.sparsity", wrong)) == repr(check("00.sparsity", wrong))
+
+
+def test_the_smallest_failing_input_is_shown(monkeypatch):
+    # Inputs cycle through [1, 2, 3], [1], [1, 2]; every answer is wrong, so the shortest
+    # shown input, "[1]", is the one to report (the first and the last are [1, 2, 3]).
+    lists = itertools.cycle([[1, 2, 3], [1], [1, 2]])
+    monkeypatch.setitem(_core._EXERCISES, "zz.sum", _core.Exercise(
+        "zz.sum", "A sum.", reference=sum, make_inputs=lambda rng: (next(lists),)))
+    text = repr(check("zz.sum", lambda values: -1))
+    assert "input:    [1]\n" in text
+
+
+def _helper_that_fails(values):
+    return values["missing"]
+
+
+def test_an_error_points_at_the_innermost_line_of_the_learner():
+    def answer(ratings):
+        return _helper_that_fails({})
+
+    text = repr(check("00.sparsity", answer))
+    assert 'raised at line' in text and 'values["missing"]' in text
+
+
+def test_descriptions_are_short_and_readable():
+    assert _core._describe(np.array([-0.0, 1.0])) == "[0.0, 1.0]"
+    assert _core._describe(pd.Series([1.0, np.nan])) == "Series [1.0, None]"
+    ten = pd.DataFrame({"a": range(10)})
+    assert _core._describe(ten).endswith(" … (10 rows)")
+
+
+def test_an_exercise_cannot_be_registered_twice(monkeypatch):
+    monkeypatch.setattr(_core, "_EXERCISES", {})
+    _core.register(_core.Exercise("zz.once", "Once.", expected=lambda: 1.0))
+    with pytest.raises(ValueError, match="registered twice"):
+        _core.register(_core.Exercise("zz.once", "Again.", expected=lambda: 1.0))

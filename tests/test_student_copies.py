@@ -1,5 +1,6 @@
 """Student copies: no solutions, no outputs, and they still run (so they cannot rot)."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from recsys_lessons.student_copies import (
     SOLUTION_TAG,
     SOLUTIONS_POINTER,
     STUDENT_NOTE,
+    student_copy,
     write_student_copies,
 )
 
@@ -210,3 +212,149 @@ def test_an_unreadable_lesson_stops_before_anything_is_written(tmp_path):
         with pytest.raises(ValueError, match="01.ipynb is not a readable notebook"):
             write_student_copies(lessons, tmp_path / "student")
         assert not (tmp_path / "student").exists()
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+POINTER = "Solutions are in the collapsed cells below each exercise."
+
+
+def markdown(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)}
+
+
+def code(text, tags=()):
+    return {"cell_type": "code", "metadata": {"tags": list(tags)}, "execution_count": 3,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["7\n"]}],
+            "source": [text]}
+
+
+def notebook(*cells):
+    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def only_markdown(text):
+    return "".join(student_copy(notebook(markdown(text)))["cells"][0]["source"])
+
+
+def test_the_pointer_is_found_across_a_line_break_after_solutions():
+    # Rewrapping may break the line right after "Solutions"; the sentence is still replaced.
+    assert only_markdown("Try it.\nSolutions\nare in the collapsed cells below each exercise.") \
+        == "Try it.\n" + STUDENT_NOTE
+
+
+def test_the_pointer_takes_its_full_stop_with_it():
+    # The whole sentence, period included, becomes the note: "A " + note + " B", with no
+    # second period left behind after the note's own.
+    assert only_markdown(f"A {POINTER} B") == f"A {STUDENT_NOTE} B"
+
+
+def test_the_pointer_stops_at_its_own_parenthesis():
+    # Only the pointer's own "(click to open)." goes; the next sentence, which also ends in
+    # a parenthesis and a full stop, "See part (b).", is kept.
+    text = ("Solutions are in the collapsed cells below each exercise (click to open). "
+            "See part (b).")
+    assert only_markdown(text) == f"{STUDENT_NOTE} See part (b)."
+
+
+def test_the_note_says_the_solutions_were_removed_and_points_to_check():
+    # A learner reads that the copy has no solutions and how to grade answers instead.
+    assert "solutions were removed" in STUDENT_NOTE
+    assert "`check`" in STUDENT_NOTE
+
+
+def test_student_copy_leaves_the_lesson_it_was_given_unchanged():
+    # The caller's notebook keeps its solution cell, its outputs and its pointer.
+    lesson = notebook(markdown(POINTER), code("x = 1", tags=["solution"]), code("print(7)"))
+    before = copy.deepcopy(lesson)
+    result = student_copy(lesson)
+    assert lesson == before
+    assert len(result["cells"]) == 2 and result["cells"][1]["outputs"] == []
+
+
+def test_every_pointer_in_a_cell_is_replaced():
+    # Two pointers in one cell both become the note: "A " + note + "\nB " + note.
+    assert only_markdown(f"A {POINTER}\nB {POINTER}") == f"A {STUDENT_NOTE}\nB {STUDENT_NOTE}"
+
+
+def test_only_the_lessons_at_the_top_of_the_folder_are_copied(tmp_path):
+    # Jupyter keeps checkpoints in .ipynb_checkpoints/ inside the folder; they are not lessons,
+    # so of the two notebooks only 00.ipynb is copied.
+    lessons = tmp_path / "notebooks"
+    (lessons / ".ipynb_checkpoints").mkdir(parents=True)
+    lesson = json.dumps(notebook(markdown("Hello."), code("print(7)")))
+    (lessons / "00.ipynb").write_text(lesson, encoding="utf-8")
+    (lessons / ".ipynb_checkpoints" / "00-checkpoint.ipynb").write_text(lesson, encoding="utf-8")
+    written = write_student_copies(lessons, tmp_path / "student")
+    assert [path.name for path in written] == ["00.ipynb"]
+    assert sorted(path.name for path in (tmp_path / "student").iterdir()) == ["00.ipynb"]
+
+
+@pytest.fixture
+def two_lessons(tmp_path):
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    for name in ("00.ipynb", "01.ipynb"):
+        (lessons / name).write_text(json.dumps(notebook(markdown("Hi."))), encoding="utf-8")
+    return lessons
+
+
+def test_a_folder_named_like_a_lesson_is_reported_as_unreadable(two_lessons, tmp_path):
+    # Reading a folder raises an OSError; the learner gets the message that names the lesson.
+    (two_lessons / "02.ipynb").mkdir()
+    with pytest.raises(ValueError, match="02.ipynb is not a readable notebook"):
+        write_student_copies(two_lessons, tmp_path / "student")
+
+
+def test_a_text_cell_is_not_a_cell(two_lessons, tmp_path):
+    # The string "cell_type" contains the word but is no cell (a dict), so the lesson is refused.
+    (two_lessons / "01.ipynb").write_text('{"cells": ["cell_type"]}', encoding="utf-8")
+    with pytest.raises(ValueError, match="01.ipynb is not a readable notebook"):
+        write_student_copies(two_lessons, tmp_path / "student")
+
+
+def test_an_unreadable_lesson_says_how_to_restore_it(two_lessons, tmp_path):
+    (two_lessons / "01.ipynb").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"git checkout -- .*01\.ipynb"):
+        write_student_copies(two_lessons, tmp_path / "student")
+
+
+def test_the_refusal_counts_only_the_copies_that_differ(two_lessons, tmp_path):
+    # Of two copies, one holds a learner's answers: the message counts 1 lesson, not 2.
+    student = tmp_path / "student"
+    write_student_copies(two_lessons, student)
+    (student / "01.ipynb").write_text("my answers", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"already holds 1 lesson\(s\)"):
+        write_student_copies(two_lessons, student)
+
+
+def test_missing_parent_folders_of_the_output_are_created(two_lessons, tmp_path):
+    # Neither course/ nor course/handouts/ exists yet; both are made and the two copies written.
+    written = write_student_copies(two_lessons, tmp_path / "course" / "handouts")
+    assert sorted(path.name for path in written) == ["00.ipynb", "01.ipynb"]
+
+
+def test_a_broken_link_under_a_lessons_name_is_not_replaced_unasked(two_lessons, tmp_path):
+    # The link points nowhere, so it cannot be compared with a fresh copy: it counts as different.
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "00.ipynb").symlink_to(tmp_path / "nowhere.ipynb")
+    with pytest.raises(FileExistsError, match="00.ipynb"):
+        write_student_copies(two_lessons, student)
+    assert (student / "00.ipynb").is_symlink()
+
+
+def test_a_pipe_under_a_lessons_name_stops_everything_even_with_force(two_lessons, tmp_path):
+    # A named pipe is neither a file nor a folder; like a folder, it is never replaced.
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("this system has no named pipes")
+    student = tmp_path / "student"
+    student.mkdir()
+    os.mkfifo(student / "01.ipynb")
+    with pytest.raises(FileExistsError, match="01.ipynb; move it away"):
+        write_student_copies(two_lessons, student, overwrite=True)

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -299,7 +300,7 @@ def test_best_model_is_unfitted_and_carries_the_best_parameters(ratings):
 
 
 class EASEWithAnIgnoredParameter(EASE):
-    """EASE with a parameter that changes nothing, for the importance test."""
+    """EASE with a parameter that changes nothing, for the importance and tie tests."""
 
     def __init__(self, regularization: float = 500.0, ignored: float = 0.0):
         super().__init__(regularization)
@@ -475,3 +476,63 @@ def test_a_failed_bayesian_trial_is_told_to_optuna_as_failed(ratings, monkeypatc
     assert np.isnan(result.trials["ndcg@10"][0]) and np.isfinite(result.trials["ndcg@10"][1])
     assert told[0] == (None, optuna.trial.TrialState.FAIL)
     assert told[1] == (result.trials["ndcg@10"][1], None)
+
+
+# ---------------------------------------------------------------------------
+# Found missing by a mutation audit
+# ---------------------------------------------------------------------------
+
+
+def test_the_first_of_equal_trials_is_the_best(ratings):
+    # The ignored parameter changes nothing, so all trials score the same; the documented
+    # rule "the first of equals" makes trial 0 the best, whatever came later.
+    result = random_search(EASEWithAnIgnoredParameter(), {"ignored": [0.0, 1.0, 2.0, 3.0]},
+                           ratings, n_trials=5, seed=0)
+    values = result.trials["ignored"].tolist()
+    assert result.trials["ndcg@10"].nunique() == 1
+    assert values[0] != values[-1]  # Otherwise first and last could not be told apart.
+    assert result.best_params == {"ignored": values[0]}
+
+
+def test_bayesian_search_asks_optuna_to_maximise(ratings, monkeypatch):
+    # The score is NDCG, higher is better: TPE must model the high scores as the good ones.
+    directions = []
+    create_study = optuna.create_study
+
+    def spy(*args, **kwargs):
+        directions.append(kwargs.get("direction"))
+        return create_study(*args, **kwargs)
+
+    monkeypatch.setattr(optuna, "create_study", spy)
+    bayesian_search(EASE(), {"regularization": Real(10, 1000, log=True)}, ratings, n_trials=2)
+    assert directions == ["maximize"]
+
+
+def test_integer_bounds_that_are_booleans_are_rejected():
+    # True is an Integral in Python, but Integer(False, 3) is surely a slip, not a range 0..3.
+    with pytest.raises(ValueError, match="must be integers"):
+        check_space({"regularization": Integer(False, 3)}, EASE())
+
+
+def test_validation_split_names_the_training_data_in_its_errors():
+    # The learner passed `train`; an error about "ratings" would point at the wrong frame.
+    with pytest.raises(ValueError, match=r"train is missing the column\(s\) \['item_id'\]"):
+        validation_split(pd.DataFrame({"user_id": [1]}))
+
+
+def test_the_trials_table_numbers_and_times_each_trial(ratings):
+    result = random_search(EASE(), {"regularization": Real(10, 1000)}, ratings, n_trials=3)
+    # Three trials are numbered 0, 1, 2 in the order they ran.
+    assert result.trials["trial"].tolist() == [0, 1, 2]
+    # Fitting EASE and ranking takes some time: no trial can have taken 0 seconds.
+    assert (result.trials["seconds"] > 0).all()
+
+
+def test_best_model_leaves_the_searched_model_untouched(ratings):
+    model = EASE(regularization=123.0)
+    result = random_search(model, {"regularization": Real(10, 1000)}, ratings, n_trials=2)
+    best = result.best_model()
+    # A new model each time: setting the best parameters must not change the starting model
+    # that `result.model` documents, nor hand back that same object.
+    assert best is not result.model
+    assert result.model.regularization == 123.0
