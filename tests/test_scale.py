@@ -103,6 +103,10 @@ def test_cost_curve_skips_a_model_after_it_is_over_budget():
         ({"sizes": (500, 250)}, r"for one size write \[\(500, 250\)\]"),
         ({"sizes": [(0, 10)]}, "num_users must be a positive integer"),
         ({"time_budget_seconds": 0}, "time_budget_seconds must be a number > 0"),
+        ({"model_factories": [("Popularity", Popularity)]}, "non-empty dict"),
+        ({"sizes": [(10,)]}, "non-empty list of"),
+        ({"time_budget_seconds": True}, "time_budget_seconds must be a number > 0"),
+        ({"time_budget_seconds": "10"}, "time_budget_seconds must be a number > 0"),
     ],
 )
 def test_cost_curve_bad_input(arguments, message):
@@ -136,6 +140,8 @@ def test_scaling_exponents_ignore_skipped_rows():
 def test_complexity_covers_the_default_models():
     table = complexity_table()
     assert list(table.columns) == ["time", "memory", "dominant step"]
+    assert table.index.name == "model"
+    assert table.loc["EASE", "time"] == COMPLEXITY["EASE"]["time"]
     for name in ("ItemKNN", "EASE", "ImplicitALS", "NeuMF"):
         assert name in COMPLEXITY
     assert "n_items³" in COMPLEXITY["EASE"]["time"]
@@ -190,13 +196,14 @@ def test_cost_curve_draws_its_data_with_the_seed():
     assert sizes_drawn(0) != sizes_drawn(1)
 
 
-def test_cost_curve_skips_as_soon_as_a_fit_exceeds_the_budget(monkeypatch):
-    # Every fit "takes" 1.5 s against a budget of 1 s: the model is skipped from the next size.
-    monkeypatch.setattr("recsys_lessons.scale.measure_cost", lambda make_model, data: {
-        "fit_seconds": 1.5, "peak_memory_mb": 1.0, "rss_growth_mb": None})
+def test_cost_curve_skips_as_soon_as_a_fit_exceeds_the_budget(fake_fits):
+    # Every fit "takes" 1.5 s against a budget of 1 s: the model is skipped from the next size,
+    # and the skipped row has no time and no memory.
+    fake_fits(seconds=1.5)
     curve = cost_curve({"Popularity": Popularity}, [(20, 10), (40, 20)],
                        interactions_per_user=3, time_budget_seconds=1.0)
     assert curve["status"].tolist() == ["ok", "skipped"]
+    assert curve.loc[1, ["fit_seconds", "peak_memory_mb", "rss_growth_mb"]].isna().all()
 
 
 def test_scaling_exponents_need_two_distinct_sizes_and_a_positive_cost():
@@ -352,14 +359,6 @@ def test_cost_curve_default_draws_twenty_interactions_per_user(monkeypatch, fake
     assert seen == [20.0]
 
 
-def test_cost_curve_skipped_rows_have_no_measurements(fake_fits):
-    # After the first (over-budget) fit, the second size is skipped: no time and no memory.
-    fake_fits(seconds=5.0)
-    curve = cost_curve({"Popularity": Popularity}, [(20, 10), (40, 20)],
-                       interactions_per_user=3, time_budget_seconds=1.0)
-    assert curve.loc[1, ["fit_seconds", "peak_memory_mb", "rss_growth_mb"]].isna().all()
-
-
 def test_cost_curve_rss_column_is_numeric_without_resident_memory(fake_fits):
     # Where the resident memory is unknown (None), the column still holds floats (NaN).
     fake_fits(seconds=0.1, rss=None)
@@ -373,22 +372,6 @@ def test_cost_curve_checks_every_size_before_fitting_anything(fake_fits):
     with pytest.raises(ValueError, match="num_items must be a positive integer"):
         cost_curve({"Popularity": Popularity}, [(20, 10), (20, 0)], interactions_per_user=3)
     assert calls == []
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        ({"model_factories": [("Popularity", Popularity)]}, "non-empty dict"),
-        ({"sizes": [(10,)]}, "non-empty list of"),
-        ({"time_budget_seconds": True}, "time_budget_seconds must be a number > 0"),
-        ({"time_budget_seconds": "10"}, "time_budget_seconds must be a number > 0"),
-    ],
-)
-def test_cost_curve_more_bad_input(arguments, message):
-    parameters = {"model_factories": {"Popularity": Popularity}, "sizes": [(10, 10)],
-                  **arguments}
-    with pytest.raises(ValueError, match=message):
-        cost_curve(**parameters)
 
 
 def test_scaling_exponents_ignore_infinite_costs():
@@ -414,10 +397,3 @@ def test_scaling_exponents_keep_the_curves_model_order():
                           "num_items": [10, 20, 10, 20], "fit_seconds": [1.0, 2.0, 1.0, 4.0]})
     assert scaling_exponents(curve).index.tolist() == ["zeta", "alpha"]
 
-
-def test_complexity_table_is_indexed_by_model():
-    from recsys_lessons.scale import complexity_table
-
-    table = complexity_table()
-    assert table.index.name == "model"
-    assert table.loc["EASE", "time"] == scale.COMPLEXITY["EASE"]["time"]
