@@ -36,6 +36,7 @@ def popularity_precision_by_hand() -> float:
 def test_benchmark_table_for_chosen_models(capsys):
     assert main(["benchmark", "--models", "popularity", "BiasBaseline"]) == 0
     printed = capsys.readouterr().out
+    assert "MovieLens 100K, per-user stratified 75%/25% split (seed 0), k=10" in printed
     # precision@10 under the standard protocol, as a plain loop computes it.
     assert f"| Popularity | {popularity_precision_by_hand():.3f} |" in printed
     assert "| BiasBaseline |" in printed and "Random" not in printed
@@ -85,12 +86,15 @@ def test_fetch_command_reports_where_and_how_fast(capsys, movielens):
     assert main(["fetch"]) == 0
     printed = capsys.readouterr().out
     assert "100,000 rows" in printed and "movielens-100k" in printed and "verified in" in printed
+    # The cache was written and reads back, so the message says where it is.
+    assert "; cached in " in printed and "not cached" not in printed
 
 
 def test_leave_one_out_table(capsys):
     assert main(["benchmark", "--models", "Popularity", "--protocol", "leave-one-out"]) == 0
     printed = capsys.readouterr().out
     assert "hit_rate@10" in printed and "| Popularity | 0.312 |" in printed
+    assert "MovieLens 100K, leave-one-out: each user's latest rating" in printed
 
 
 # ------------------------------------------------------------------------------- the record
@@ -180,6 +184,19 @@ def test_the_readme_tables_are_the_committed_record(capsys):
         while end < len(readme) and readme[end].startswith("|"):
             end += 1
         assert readme[start:end] == rows, f"README's {protocol} table differs from the record"
+
+
+def test_the_record_command_shows_the_standard_leaderboard_by_default(capsys):
+    assert main(["benchmark-record"]) == 0
+    assert capsys.readouterr().out.startswith("Recorded standard leaderboard, measured on ")
+
+
+def test_a_missing_record_is_a_usage_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(benchmark, "RECORD_DIR", tmp_path)
+    with pytest.raises(SystemExit) as exit_status:
+        main(["benchmark-record"])
+    assert exit_status.value.code == 2
+    assert "No record at" in capsys.readouterr().err
 
 
 def must_not_train(self, ratings):

@@ -116,32 +116,156 @@ def test_array_exercises_reject_non_arrays_without_crashing():
     assert not check("02.user_profile", lambda features, ratings: [1.0])  # wrong shape
 
 
-def test_paired_bootstrap_rejects_resampling_each_model_separately():
-    def unpaired(first, second, resamples, seed):
-        # The common slip: one draw of users per model, which loses the pairing.
-        rng = np.random.default_rng(seed)
-        rows = rng.integers(0, len(first), size=(2, resamples, len(first)))
-        means = first[rows[0]].mean(axis=1) - second[rows[1]].mean(axis=1)
-        return tuple(np.quantile(means, [0.025, 0.975]))
+# Each function below is a slip a learner can make. The check must reject it, which needs
+# generated inputs that reach the case the slip gets wrong (a tie, a zero row, a cut-off).
 
-    assert not check("08.paired_bootstrap_interval", unpaired)
+def _resamples_each_model_separately(first, second, resamples, seed):
+    # One draw of users per model loses the pairing.
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(first), size=(2, resamples, len(first)))
+    means = first[rows[0]].mean(axis=1) - second[rows[1]].mean(axis=1)
+    return tuple(np.quantile(means, [0.025, 0.975]))
 
 
-def test_wrong_answers_the_generators_used_to_miss():
-    def sum_not_absolute(baseline, similarities, neighbour_ratings, neighbour_baselines):
-        weights = similarities.sum()  # Σ sim instead of Σ |sim|.
-        if weights == 0:
-            return baseline
-        return baseline + similarities @ (neighbour_ratings - neighbour_baselines) / weights
+def _divides_by_sum_not_absolute_sum(baseline, similarities, neighbour_ratings,
+                                     neighbour_baselines):
+    weights = similarities.sum()  # Σ sim instead of Σ |sim|.
+    if weights == 0:
+        return baseline
+    return baseline + similarities @ (neighbour_ratings - neighbour_baselines) / weights
 
-    def guards_only_y(x, y):
-        if not y.any():
-            return 0.0
-        with np.errstate(invalid="ignore"):  # 0 / 0 when x is all zeros: the bug.
-            return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
 
-    assert not check("03.baseline_adjusted", sum_not_absolute)
-    assert not check("01.cosine", guards_only_y)
+def _guards_only_an_empty_neighbourhood(baseline, similarities, neighbour_ratings,
+                                        neighbour_baselines):
+    if len(similarities) == 0:
+        return float(baseline)
+    with np.errstate(invalid="ignore"):  # 0 / 0 when every similarity is 0: the slip.
+        return float(baseline + similarities @ (neighbour_ratings - neighbour_baselines)
+                     / np.abs(similarities).sum())
+
+
+def _cosine_guarding_only_y(x, y):
+    if not y.any():
+        return 0.0
+    with np.errstate(invalid="ignore"):  # 0 / 0 when x is all zeros: the slip.
+        return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
+def _jaccard_dividing_by_an_empty_union(first, second):
+    return len(first & second) / len(first | second)
+
+
+def _sgd_step_without_regularization(rating, global_mean, user_bias, item_bias, p, q,
+                                     learning_rate, regularization):
+    error = rating - (global_mean + user_bias + item_bias + p @ q)
+    return (user_bias + learning_rate * error, item_bias + learning_rate * error,
+            p + learning_rate * error * q, q + learning_rate * error * p)
+
+
+def _sgd_step_joining_the_factors(rating, global_mean, user_bias, item_bias, p, q,
+                                  learning_rate, regularization):
+    error = rating - (global_mean + user_bias + item_bias + p @ q)
+    return (user_bias + learning_rate * (error - regularization * user_bias),
+            item_bias + learning_rate * (error - regularization * item_bias),
+            np.concatenate([p + learning_rate * (error * q - regularization * p),
+                            q + learning_rate * (error * p - regularization * q)]))
+
+
+def _ndcg_without_the_cut_off(ranks, k):
+    return float((ranks <= k).mean()), float((1 / np.log2(ranks + 1)).mean())
+
+
+def _multitask_loss_over_every_example(interaction, predicted_interaction, rating,
+                                       predicted_rating, rating_weight):
+    interaction_loss = -np.mean(interaction * np.log(predicted_interaction)
+                                + (1 - interaction) * np.log(1 - predicted_interaction))
+    # The rating error is averaged over every example, not over the rated ones.
+    rating_loss = np.nansum((rating - predicted_rating) ** 2) / len(rating)
+    return float(interaction_loss + rating_weight * rating_loss)
+
+
+def _pareto_needing_strictly_better_on_both(hit_rates, rmses):
+    better = (hit_rates[None, :] > hit_rates[:, None]) & (rmses[None, :] < rmses[:, None])
+    return ~better.any(axis=1)
+
+
+def _causal_mask_attending_to_padding(tokens):
+    return np.tril(np.ones((len(tokens), len(tokens)), dtype=bool))
+
+
+def _attention_ignoring_the_mask(queries, keys, values, allowed):
+    scores = queries @ keys.T / np.sqrt(queries.shape[-1])
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True) @ values
+
+
+def _window_keeping_the_earliest_items(sequence, max_length):
+    kept = np.asarray(sequence, dtype=np.int64)[:max_length] + 1
+    return np.concatenate([np.zeros(max_length - len(kept), dtype=np.int64), kept])
+
+
+def _auc_counting_ties_as_nothing(labels, scores):
+    positives, negatives = scores[labels == 1], scores[labels == 0]
+    wins = (positives[:, None] > negatives[None, :]).sum()
+    return float(wins / (len(positives) * len(negatives)))
+
+
+def _ap_dividing_both_by_the_relevant_count(hits, num_relevant):
+    hits = np.asarray(hits, dtype=float)
+    summed = float((np.cumsum(hits) / np.arange(1, len(hits) + 1) * hits).sum())
+    return summed / num_relevant, summed / num_relevant
+
+
+def _average_precision_of_the_whole_list(recommended, relevant, k):
+    hits = [item in relevant for item in recommended]
+    summed = sum(sum(hits[: rank + 1]) / (rank + 1) for rank, hit in enumerate(hits) if hit)
+    return float(summed / min(k, len(relevant)))
+
+
+def _hardest_negative_breaking_ties_towards_the_last(candidates, scores):
+    columns = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)
+    return candidates[np.arange(len(candidates)), columns]
+
+
+def _running_maximum_not_skipping_failed_trials(values):
+    return np.maximum.accumulate(values)
+
+
+def _running_maximum_as_one_row(values):
+    # The right values, but in one row of a 2-D array instead of the 1-D array asked for.
+    return np.fmax.accumulate(values)[None, :]
+
+
+def _clipping_that_turns_a_zero_row_into_nan(gradients, clip_norm):
+    norms = np.linalg.norm(gradients, axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return gradients / norms * np.minimum(norms, clip_norm)
+
+
+@pytest.mark.parametrize(("exercise_id", "slip"), [
+    ("01.cosine", _cosine_guarding_only_y),
+    ("01.jaccard", _jaccard_dividing_by_an_empty_union),
+    ("03.baseline_adjusted", _divides_by_sum_not_absolute_sum),
+    ("03.baseline_adjusted", _guards_only_an_empty_neighbourhood),
+    ("04.sgd_step", _sgd_step_without_regularization),
+    ("04.sgd_step", _sgd_step_joining_the_factors),
+    ("05.sampled_metrics", _ndcg_without_the_cut_off),
+    ("06.multitask_loss", _multitask_loss_over_every_example),
+    ("06.pareto_front", _pareto_needing_strictly_better_on_both),
+    ("07.causal_mask", _causal_mask_attending_to_padding),
+    ("07.scaled_dot_product_attention", _attention_ignoring_the_mask),
+    ("07.left_padded_window", _window_keeping_the_earliest_items),
+    ("08.auc", _auc_counting_ties_as_nothing),
+    ("08.ap_two_ways", _ap_dividing_both_by_the_relevant_count),
+    ("08.average_precision", _average_precision_of_the_whole_list),
+    ("08.paired_bootstrap_interval", _resamples_each_model_separately),
+    ("09.hardest_negatives", _hardest_negative_breaking_ties_towards_the_last),
+    ("09.best_so_far", _running_maximum_not_skipping_failed_trials),
+    ("09.best_so_far", _running_maximum_as_one_row),
+    ("10.clip_rows", _clipping_that_turns_a_zero_row_into_nan),
+], ids=lambda value: value.__name__.strip("_") if callable(value) else value)
+def test_a_common_slip_is_rejected(exercise_id, slip):
+    assert not check(exercise_id, slip)
 
 
 def test_an_array_where_one_value_is_expected_is_feedback_not_a_crash():

@@ -107,8 +107,10 @@ def test_a_student_copy_runs_and_check_reports_unfinished_exercises(copies):
     assert feedback and feedback[0].startswith("✗ 00.sparsity")
 
 
-def test_command_line(tmp_path, capsys):
-    assert main(["student-copies", str(tmp_path / "student"), "--notebooks", str(LESSONS)]) == 0
+def test_command_line(tmp_path, capsys, monkeypatch):
+    # Run from the repository root as the README says, the lessons come from notebooks/.
+    monkeypatch.chdir(LESSONS.parent)
+    assert main(["student-copies", str(tmp_path / "student")]) == 0
     lessons = sorted(path.name for path in LESSONS.glob("*.ipynb"))
     assert f"Wrote {len(lessons)} student copies" in capsys.readouterr().out
     assert sorted(path.name for path in (tmp_path / "student").iterdir()) == lessons

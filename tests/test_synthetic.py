@@ -26,6 +26,16 @@ def test_ratings_and_timestamps(interactions):
     # Sorted by user, then by time.
     assert interactions["user_id"].is_monotonic_increasing
     assert (interactions.groupby("user_id")["timestamp"].diff().dropna() >= 0).all()
+    # round(3.5 + b_u + b_i + noise), clipped to 1..5: the mean stays near 3.5 stars.
+    assert 3.3 < interactions["rating"].mean() < 3.6
+
+
+@pytest.mark.parametrize("column", ["user_id", "item_id"])
+def test_every_user_and_item_has_its_own_rating_offset(interactions, column):
+    # Offsets b_u and b_i have a standard deviation of 0.5, so the mean ratings of users or
+    # items with 30 or more ratings spread far more than the noise of averaging alone gives.
+    per_id = interactions.groupby(column)["rating"].agg(["mean", "size"])
+    assert per_id.loc[per_id["size"] >= 30, "mean"].std() > 0.3
 
 
 def test_mean_activity_and_its_spread(interactions):
@@ -40,6 +50,10 @@ def test_long_tail_of_item_popularity(interactions):
     counts = interactions["item_id"].value_counts()
     top_tenth = counts.iloc[: len(counts) // 10].sum() / len(interactions)
     assert top_tenth > 0.4
+    # Popularity ranks go to the items in a random order, so an id says nothing about how
+    # often the item is drawn.
+    correlation = np.corrcoef(counts.index.to_numpy(), counts.rank().to_numpy())[0, 1]
+    assert abs(correlation) < 0.2
 
 
 def test_exponent_zero_gives_flat_popularity():
@@ -82,6 +96,8 @@ def test_works_with_the_models():
         ({"interactions_per_user": 101}, "more than num_items"),
         ({"popularity_exponent": -1}, "popularity_exponent must be a finite number >= 0"),
         ({"activity_spread": np.nan}, "activity_spread must be a finite number"),
+        ({"activity_spread": np.inf}, "activity_spread must be a finite number"),
+        ({"popularity_exponent": np.inf}, "popularity_exponent must be a finite number"),
         ({"interactions_per_user": "20"}, "interactions_per_user must be a finite number"),
     ],
 )
