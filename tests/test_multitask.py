@@ -13,6 +13,7 @@ from recsys_lessons.models.content_based import synthetic_items
 from recsys_lessons.models.keras_utils import split_validation
 from recsys_lessons.models.multitask import (
     MMoE,
+    MultiTaskDataset,
     SharedBottom,
     gate_network,
     genre_domains,
@@ -67,15 +68,17 @@ def network_inputs(num_pairs=12, num_users=6, num_items=9, seed=0):
     }
 
 
-def tiny_network(kind):
+def tiny_network(kind, **parameters):
     rng = np.random.default_rng(1)
     user_side = (rng.random((6, 5)) < 0.5).astype(np.float32)
     item_side = (rng.random((9, 3)) < 0.5).astype(np.float32)
     if kind == "mmoe":
         return mmoe_network(6, 9, user_side, item_side, TASKS, embedding_dim=4, num_experts=3,
-                            expert_layers=(8,), tower_layers=(4,), global_mean=3.5)
+                            expert_layers=(8,), tower_layers=(4,), global_mean=3.5,
+                            **parameters)
     return shared_bottom_network(6, 9, user_side, item_side, TASKS, embedding_dim=4,
-                                 bottom_layers=(8,), tower_layers=(4,), global_mean=3.5)
+                                 bottom_layers=(8,), tower_layers=(4,), global_mean=3.5,
+                                 **parameters)
 
 
 BOTH_NETWORKS = pytest.mark.parametrize("kind", ["mmoe", "shared_bottom"])
@@ -104,6 +107,9 @@ def test_user_features_by_hand():
     ]
     np.testing.assert_array_equal(features.to_numpy(), expected)
     assert (features.dtypes == np.float32).all()
+    # Each band includes its lower bound: 18 is "18-24", 25 is "25-34", 56 is "56+".
+    edges = user_features(users.assign(age=[18, 25, 56])).filter(like="age: ")
+    assert edges.idxmax(axis=1).tolist() == ["age: 18-24", "age: 25-34", "age: 56+"]
 
 
 def test_item_features_by_hand():
@@ -149,8 +155,13 @@ def test_genre_domains_splits_by_any_genre():
                           "genres": [["Action"], ["Drama", "Sci-Fi"], ["Drama"], []]})
     domains = genre_domains(items, ["Action", "Sci-Fi"], names=("action", "rest"))
     assert domains.to_dict() == {1: "action", 2: "action", 3: "rest", 4: "rest"}
+    # One genre may be given as a plain string, not split into its letters.
+    pd.testing.assert_series_equal(genre_domains(items, "Action"),
+                                   genre_domains(items, ["Action"]))
     with pytest.raises(ValueError, match="Western"):
         genre_domains(items, ["Western"])
+    with pytest.raises(ValueError, match="non-empty list of genres"):
+        genre_domains(items, [])
     with pytest.raises(ValueError, match="two different"):
         genre_domains(items, ["Drama"], names=("a", "a"))
 
@@ -193,6 +204,14 @@ def test_multitask_examples_table(small_ratings):
     )
     again = multitask_examples(small_ratings, num_negatives=2, seed=0)
     pd.testing.assert_frame_equal(examples, again)
+    # Another seed draws other never-rated items for the same rated pairs.
+    other = multitask_examples(small_ratings, num_negatives=2, seed=1)
+    assert not other["item_id"].equals(examples["item_id"])
+    pd.testing.assert_frame_equal(other[other["interaction"] == 1],
+                                  examples[examples["interaction"] == 1])
+    # Four negatives per rating by default.
+    default = multitask_examples(small_ratings)
+    assert (default["interaction"] == 0).sum() == 4 * len(small_ratings) == len(default) * 0.8
 
 
 def test_task_targets_mask_the_rating_of_negatives_and_split_domains():
@@ -211,6 +230,10 @@ def test_task_targets_mask_the_rating_of_negatives_and_split_domains():
     np.testing.assert_array_equal(weights["rating"], [1, 1, 0, 0])
     np.testing.assert_array_equal(targets["liked"], [1, 0, 0, 0])
     np.testing.assert_array_equal(weights["liked"], [1, 1, 0, 0])
+    # LIKED_THRESHOLD is 4 stars, and a rating of exactly 4 counts as liked.
+    edge = {"item": np.array([0, 1]), "interaction": np.ones(2, dtype=np.float32),
+            "rating": np.array([4.0, 3.5], dtype=np.float32)}
+    np.testing.assert_array_equal(task_targets(edge, {"liked": "liked"})[0]["liked"], [1, 0])
 
 
 # ----------------------------------------------------------------------------- the networks
@@ -312,6 +335,11 @@ def test_gate_weights_of_a_fitted_mmoe(fitted, train):
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
     with pytest.raises(UnknownIdError):
         fitted["MMoE"].gate_weights([-1], [train["item_id"].iloc[0]])
+    # One item id is never spread silently over several users.
+    users, item = train["user_id"].to_numpy()[:3], train["item_id"].to_numpy()[:1]
+    for method in (fitted["MMoE"].gate_weights, fitted["MMoE"].task_scores):
+        with pytest.raises(ValueError, match="same length"):
+            method(users, item)
 
 
 @BOTH_MODELS
@@ -381,6 +409,44 @@ def test_sample_examples_with_no_negatives_gives_the_rated_pairs(train):
         sample_examples(matrix, -1, np.random.default_rng(0))
 
 
+@pytest.fixture
+def dataset(train):
+    matrix, _, _ = interaction_matrix(train, values="rating")
+    return MultiTaskDataset(matrix, TASKS, num_negatives=2, batch_size=8, seed=0)
+
+
+def test_the_dataset_batches_a_shuffled_epoch_and_refuses_other_indices(dataset):
+    assert len(dataset) == -(-len(dataset.examples["user"]) // 8)
+    for index in (-1, len(dataset)):
+        with pytest.raises(IndexError):
+            dataset[index]
+    # Unshuffled, every rated pair would come first and the first batch would hold no
+    # negative; shuffled, it already mixes both.
+    _, targets, weights = dataset[0]
+    assert 0 < targets["interaction"].sum() < len(targets["interaction"])
+    np.testing.assert_array_equal(weights["rating"], targets["interaction"])
+
+
+def test_the_dataset_draws_fresh_negatives_every_epoch(dataset):
+    def negatives():
+        negative = dataset.examples["interaction"] == 0
+        return sorted(zip(dataset.examples["user"][negative].tolist(),
+                          dataset.examples["item"][negative].tolist(), strict=True))
+
+    first, rated = negatives(), (dataset.examples["interaction"] == 1).sum()
+    dataset.on_epoch_end()
+    assert negatives() != first
+    assert (dataset.examples["interaction"] == 1).sum() == rated
+
+
+@BOTH_NETWORKS
+def test_preference_dropout_applies_to_the_preference_tower_only(kind):
+    network = tiny_network(kind, preference_dropout=0.3)
+    names = {layer.name for layer in network.layers}
+    assert "rating_dropout" in names and "interaction_dropout" not in names
+    assert network.get_layer("rating_dropout").rate == pytest.approx(0.3)
+
+
 def evaluate_on_one_batch(model, examples, targets, weights) -> dict:
     """The compiled losses of `model.model_` on `examples`, all in one batch."""
     inputs = {"user": examples["user"], "item": examples["item"]}
@@ -448,6 +514,16 @@ def test_a_domain_named_like_a_layer_is_refused_with_the_fix(train, taken):
         tiny_model("MMoE", train, domains=domains).fit(train)
 
 
+def test_one_domain_or_a_domain_named_like_the_preference_task_is_refused(train):
+    item_ids = np.sort(train["item_id"].unique())
+    one_domain = dict.fromkeys(item_ids.tolist(), "movies")
+    with pytest.raises(ValueError, match="every training item in one domain"):
+        tiny_model("MMoE", train, domains=one_domain).fit(train)
+    preference_name = {item: ("rating" if n % 2 else "other") for n, item in enumerate(item_ids)}
+    with pytest.raises(ValueError, match="cannot name a task"):
+        tiny_model("MMoE", train, domains=preference_name).fit(train)
+
+
 def test_domains_make_one_interaction_task_per_domain(train):
     items = synthetic_items(train["item_id"].unique())
     domains = genre_domains(items, ["Action", "Sci-Fi"], names=("action", "other"))
@@ -493,6 +569,9 @@ def test_the_side_feature_tables_must_cover_the_training_ids(train):
     ("preference_dropout", 1.0, r"preference_dropout must be a number in \[0, 1\)"),
     ("task_weights", {"interaction": 1.0}, "a weight for each task"),
     ("task_weights", {"interaction": 1.0, "rating": -1.0}, "must be a finite number >= 0"),
+    ("task_weights", {"interaction": 1.0, "rating": True}, "must be a finite number >= 0"),
+    ("task_weights", {"interaction": 1.0, "rating": np.inf}, "must be a finite number >= 0"),
+    ("task_weights", {"interaction": 1.0, "rating": np.nan}, "must be a finite number >= 0"),
     ("task_weights", {"interaction": 0, "rating": 0}, "all 0"),
     ("domains", {1000: "a"}, "have no domain"),
     ("users", "users.csv", "users must be a pandas DataFrame"),
