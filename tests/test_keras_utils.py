@@ -11,6 +11,7 @@ import scipy.sparse as sparse
 from recsys_lessons.models.keras_utils import (
     KerasRecommender,
     NegativeSamplingDataset,
+    check_finite_weights,
     check_fraction,
     check_non_negative_float,
     check_positive_float,
@@ -119,6 +120,13 @@ def test_labelled_pairs_never_label_an_excluded_pair_negative():
     users, items, labels = labelled_pairs(fit, 5, np.random.default_rng(1), exclude=everything)
     negative = labels == 0
     assert not is_positive(everything, users[negative], items[negative]).any()
+    # The dataset passes `exclude` on, in every epoch.
+    dataset = NegativeSamplingDataset(fit, num_negatives=4, batch_size=64, seed=0,
+                                      exclude=everything)
+    for _ in range(3):
+        negative = dataset.labels == 0
+        assert not is_positive(everything, dataset.users[negative], dataset.items[negative]).any()
+        dataset.on_epoch_end()
 
 
 # ----------------------------------------------------------------------------- the dataset
@@ -135,8 +143,9 @@ def test_dataset_batches_have_the_right_shapes_and_count():
     last_inputs, last_labels = dataset[len(dataset) - 1]
     assert last_labels.shape == (total - 32 * (len(dataset) - 1),)
     assert last_inputs["user"].shape == last_labels.shape
-    with pytest.raises(IndexError):
-        dataset[len(dataset)]
+    for index in (-1, len(dataset)):
+        with pytest.raises(IndexError):
+            dataset[index]
 
 
 @pytest.mark.parametrize("num_negatives", [1, 4])
@@ -273,6 +282,18 @@ class DotProduct(KerasRecommender):
         logit = keras.layers.Dot(axes=1)([p_u, q_i])
         output = keras.layers.Activation("sigmoid")(logit)
         return keras.Model({"user": user, "item": item}, output)
+
+
+def test_a_network_holding_a_nan_weight_is_reported_as_diverged():
+    recommender = DotProduct(learning_rate=0.5)
+    network = recommender._build_network(3, 4)
+    check_finite_weights(recommender, network)  # Finite weights pass.
+    table = next(layer for layer in network.layers if isinstance(layer, keras.layers.Embedding))
+    values = table.get_weights()[0]
+    values[1, 0] = np.nan
+    table.set_weights([values])
+    with pytest.raises(FloatingPointError, match=r"DotProduct's training diverged.*0\.5"):
+        check_finite_weights(recommender, network)
 
 
 def test_a_subclass_without_weight_decay_trains_with_plain_adam():

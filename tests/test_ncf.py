@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from recsys_lessons.data import stratified_split
 from recsys_lessons.evaluation import evaluate_ranking
+from recsys_lessons.models import keras_utils
 from recsys_lessons.models.baselines import Popularity
 from recsys_lessons.models.ncf import (
     GMF,
@@ -120,6 +121,10 @@ def test_the_tower_has_the_widths_asked_for():
 def test_load_pretrained_copies_weights_and_joins_the_output_layers(alpha):
     gmf, mlp = NETWORKS["gmf"](), NETWORKS["mlp"]()
     neumf = NETWORKS["neumf"]()
+    # Output biases start at zero; give them values so that joining them is tested too.
+    for network, bias in ((gmf, 1.0), (mlp, -2.0)):
+        h, _ = network.get_layer("prediction").get_weights()
+        network.get_layer("prediction").set_weights([h, np.array([bias], dtype=np.float32)])
     load_pretrained(neumf, gmf, mlp, alpha=alpha)
 
     def weights(network, name):
@@ -161,6 +166,10 @@ def test_gmf_scores_are_the_formula_on_the_learned_weights(fitted, train):
     # The network computes the same in float32.
     network = model.model_.predict_on_batch({"user": users, "item": items})
     np.testing.assert_allclose(scores, np.asarray(network).ravel(), rtol=1e-5)
+    # The all-items scores behind recommend are the same formula.
+    top = model.recommend(k=len(model.item_map_), exclude_seen=False)
+    np.testing.assert_allclose(top["score"], model.score(top["user_id"], top["item_id"]),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["MLP", "NeuMF"])
@@ -238,12 +247,35 @@ def test_weight_decay_trains_with_adamw_and_shrinks_the_weights(train):
         assert norm["decayed"] < 0.9 * norm["plain"]
 
 
-def test_validation_split_monitors_the_loss_and_stops_early(train):
+def test_validation_split_monitors_the_loss_and_stops_early(train, monkeypatch):
+    drawn = []  # Every (positives, users, items, labels) drawn for training and validation.
+    labelled_pairs = keras_utils.labelled_pairs
+
+    def recording(positives, *arguments, **keywords):
+        pairs = labelled_pairs(positives, *arguments, **keywords)
+        drawn.append((positives, *pairs))
+        return pairs
+
+    monkeypatch.setattr(keras_utils, "labelled_pairs", recording)
     model = GMF(embedding_dim=16, epochs=40, batch_size=64, learning_rate=0.05,
-                validation_fraction=0.3, patience=1).fit(train)
+                validation_fraction=0.3, patience=3).fit(train)
     assert list(model.history_.columns) == ["loss", "val_loss"]
-    # Fast learning on 25 users over-fits quickly: training stops long before 40 epochs.
-    assert len(model.history_) < 40
+    # Fast learning on 25 users over-fits quickly: training stops long before 40 epochs,
+    # `patience` epochs after the best validation loss, and keeps that epoch's weights.
+    validation_loss = model.history_["val_loss"].to_numpy()
+    assert len(validation_loss) < 40
+    assert len(validation_loss) - (np.argmin(validation_loss) + 1) == 3
+    # The validation pairs are drawn from the held-out matrix, the smaller of the two.
+    _, users, items, labels = min(drawn, key=lambda pairs: pairs[0].nnz)
+    kept = model.model_.evaluate({"user": users, "item": items}, labels, verbose=0,
+                                 batch_size=keras_utils.SCORING_BATCH_SIZE)
+    np.testing.assert_allclose(kept, validation_loss.min(), rtol=1e-4)
+    assert kept < validation_loss[-1]
+    # No negative, for training or for validation, is a pair the user has in train.
+    known = model.user_items_.toarray() > 0
+    assert len(drawn) >= 2
+    for _, users, items, labels in drawn:
+        assert not known[users[labels == 0], items[labels == 0]].any()
 
 
 @pytest.mark.parametrize("model_class", [GMF, MLP, NeuMF])
@@ -256,6 +288,7 @@ def test_validation_split_monitors_the_loss_and_stops_early(train):
     ("weight_decay", -0.1, "weight_decay must be a non-negative number"),
     ("weight_decay", "0.1", "weight_decay must be a non-negative number"),
     ("epochs", 0, "epochs must be a positive integer"),
+    ("patience", 0, "patience must be a positive integer"),
     ("batch_size", 2.5, "batch_size must be a positive integer"),
     # Whole-number floats too: Keras layers and fit refuse them with less helpful messages.
     ("embedding_dim", 4.0, "embedding_dim must be a positive integer .*a float"),
@@ -280,10 +313,11 @@ def test_bad_hidden_layers(model_class, hidden_layers, train):
 # ----------------------------------------------------------------------------- NeuMF pretraining
 
 
-def test_neumf_from_pretrained_starts_from_the_two_models(fitted, train):
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+def test_neumf_from_pretrained_starts_from_the_two_models(fitted, train, alpha):
     gmf, mlp = fitted["GMF"], fitted["MLP"]
     # A vanishing learning rate leaves the copied start almost unchanged.
-    neumf = NeuMF.from_pretrained(gmf, mlp, alpha=0.3, epochs=1, learning_rate=1e-9).fit(train)
+    neumf = NeuMF.from_pretrained(gmf, mlp, alpha=alpha, epochs=1, learning_rate=1e-9).fit(train)
     assert neumf.get_params()["pretrained"] == (gmf, mlp)
     assert (neumf.embedding_dim, tuple(neumf.hidden_layers)) == (4, (8, 4))
     for target, source, name in [
@@ -300,7 +334,7 @@ def test_neumf_from_pretrained_starts_from_the_two_models(fitted, train):
     h_mlp = mlp.model_.get_layer("prediction").get_weights()[0]
     np.testing.assert_allclose(
         neumf.model_.get_layer("prediction").get_weights()[0],
-        np.concatenate([0.3 * h_gmf, 0.7 * h_mlp]), atol=1e-6,
+        np.concatenate([alpha * h_gmf, (1 - alpha) * h_mlp]), atol=1e-6,
     )
 
 
@@ -308,10 +342,24 @@ def test_neumf_pretrained_must_match_and_be_fitted_on_the_same_data(fitted, trai
     gmf, mlp = fitted["GMF"], fitted["MLP"]
     with pytest.raises(ValueError, match="embedding_dim"):
         NeuMF(embedding_dim=8, hidden_layers=(8, 4), pretrained=(gmf, mlp)).fit(train)
+    wide_mlp = MLP(**{**TINY_TOWER, "embedding_dim": 6}).fit(train)
+    with pytest.raises(ValueError, match="embedding_dim 4 and 6"):
+        NeuMF(**TINY_TOWER, pretrained=(gmf, wide_mlp)).fit(train)
     with pytest.raises(ValueError, match="hidden_layers"):
         NeuMF(embedding_dim=4, hidden_layers=(8,), pretrained=(gmf, mlp)).fit(train)
     with pytest.raises(ValueError, match="same training data"):
         NeuMF.from_pretrained(gmf, mlp).fit(train[train["user_id"] != train["user_id"].iloc[0]])
+    # As many users and items as before, but one id renamed: these are other users or items.
+    for column in ("user_id", "item_id"):
+        renamed = train.replace({column: {train[column].max(): 99_999}})
+        with pytest.raises(ValueError, match="GMF was fitted on other users or items"):
+            NeuMF.from_pretrained(gmf, mlp).fit(renamed)
+    # The MLP is checked as well as the GMF.
+    other_mlp = MLP(**TINY_TOWER).fit(renamed)
+    with pytest.raises(ValueError, match="MLP was fitted on other users or items"):
+        NeuMF.from_pretrained(gmf, other_mlp).fit(train)
+    with pytest.raises(ValueError, match="This MLP is not fitted yet"):
+        NeuMF.from_pretrained(gmf, MLP(**TINY_TOWER)).fit(train)
     with pytest.raises(ValueError, match="a fitted GMF and a fitted MLP"):
         NeuMF(pretrained=(mlp, gmf)).fit(train)
     with pytest.raises(ValueError, match="fit"):
