@@ -8,6 +8,7 @@ import pytest
 from recsys_lessons.data import leave_one_out
 from recsys_lessons.data.interactions import IdMap, UnknownIdError, interaction_matrix
 from recsys_lessons.evaluation import evaluate_ranking
+from recsys_lessons.models import sequential
 from recsys_lessons.models.baselines import Popularity
 from recsys_lessons.models.sequential import (
     DIN,
@@ -126,6 +127,13 @@ def test_training_windows_shift_targets_by_one_and_cut_long_histories_from_the_e
     assert owners.tolist() == [0, 0, 2]  # A history of one item gives no window.
 
 
+@pytest.mark.parametrize("max_length", [0, -2, 2.5])
+def test_windows_need_a_max_length_that_is_a_positive_integer(max_length):
+    for make_windows in (padded_windows, training_windows):
+        with pytest.raises(ValueError, match="max_length must be a positive integer"):
+            make_windows([[1, 2, 3]], max_length)
+
+
 def test_the_dataset_pairs_each_position_with_its_next_item_and_fresh_negatives(train):
     user_items, _, item_map = interaction_matrix(train)
     inputs, targets, owners = training_windows(user_histories(train, item_map), 8)
@@ -143,9 +151,18 @@ def test_the_dataset_pairs_each_position_with_its_next_item_and_fresh_negatives(
     for window, user in enumerate(owners[rows]):
         drawn = negatives[window][weights[window] == 1].ravel() - 1
         assert not user_items[user, drawn].toarray().any()
-    before = data.candidates.copy()
+    # The windows come in a shuffled order, every one once per epoch, the last batch short.
+    assert not np.array_equal(data.order, np.arange(len(inputs)))
+    assert np.array_equal(np.sort(data.order), np.arange(len(inputs)))
+    assert len(data) == -(-len(inputs) // 16) and len(inputs) % 16 != 0
+    assert sum(len(data[batch][1]) for batch in range(len(data))) == len(inputs)
+    for index in (-1, len(data)):
+        with pytest.raises(IndexError):
+            data[index]
+    before, order = data.candidates.copy(), data.order.copy()
     data.on_epoch_end()
     assert not np.array_equal(before[..., 1:], data.candidates[..., 1:])
+    assert not np.array_equal(order, data.order)
 
 
 # ----------------------------------------------------------------------------- the networks
@@ -206,6 +223,14 @@ def test_saving_and_loading_a_keras_file_gives_identical_predictions(name, tmp_p
     np.testing.assert_array_equal(logits(loaded), logits(network))
 
 
+def test_sasrec_scales_item_embeddings_by_the_square_root_of_the_dimension():
+    network = NETWORKS["sasrec"]()
+    scaled = keras.Model(network.inputs, network.get_layer("embedding_scale").output)
+    output = keras.ops.convert_to_numpy(scaled({"history": HISTORY, "candidates": candidates()}))
+    table = network.get_layer("item_embedding").get_weights()[0]
+    np.testing.assert_allclose(output, np.sqrt(DIM) * table[HISTORY], rtol=1e-6)
+
+
 def test_causal_attention_mask_hides_the_future_and_padding():
     mask = keras.ops.convert_to_numpy(causal_attention_mask(HISTORY))
     np.testing.assert_array_equal(mask[1], np.tril(np.ones((LENGTH, LENGTH), dtype=bool)))
@@ -216,12 +241,20 @@ def test_causal_attention_mask_hides_the_future_and_padding():
 
 def test_attention_pooling_weights_sum_to_one_over_visible_items():
     states = np.random.default_rng(0).normal(size=(2, LENGTH, DIM)).astype(np.float32)
-    context, weights = CausalAttentionPooling(DIM)(states, HISTORY)
+    layer = CausalAttentionPooling(DIM)
+    context, weights = layer(states, HISTORY)
     weights = keras.ops.convert_to_numpy(weights)
     visible = keras.ops.convert_to_numpy(causal_attention_mask(HISTORY))
     holds_item = HISTORY != 0
     np.testing.assert_allclose(weights.sum(-1)[holds_item], 1, rtol=1e-6)
     assert (weights[holds_item][~visible[holds_item]] == 0).all()
+    # The weights are softmax(q_t · k_j / √units) over the visible positions j.
+    queries, keys = (states @ projection.get_weights()[0]
+                     for projection in (layer.query_projection, layer.key_projection))
+    scores = np.where(visible, np.einsum("btd,bjd->btj", queries, keys) / np.sqrt(DIM), -np.inf)
+    expected = np.exp(scores[holds_item] - scores[holds_item].max(-1, keepdims=True))
+    np.testing.assert_allclose(weights[holds_item], expected / expected.sum(-1, keepdims=True),
+                               rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(context), np.einsum("btj,bjd->btd", weights, states), atol=1e-5
     )
@@ -295,6 +328,23 @@ def test_same_seed_same_scores_other_seed_other_scores(train):
     assert not np.allclose(other, first)
 
 
+def test_random_state_also_seeds_the_negatives_and_the_window_order(train, monkeypatch):
+    first_draws = []  # The first epoch's candidates and window order of each fit.
+
+    class Recording(NextItemDataset):
+        def __init__(self, *arguments, **keywords):
+            super().__init__(*arguments, **keywords)
+            first_draws.append((self.candidates.copy(), self.order.copy()))
+
+    monkeypatch.setattr(sequential, "NextItemDataset", Recording)
+    for seed in (0, 0, 1):
+        GRU4Rec(max_length=4, embedding_dim=4, epochs=1, random_state=seed).fit(train)
+    (first, first_order), (again, again_order), (other, other_order) = first_draws
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(again_order, first_order)
+    assert not np.array_equal(other, first) and not np.array_equal(other_order, first_order)
+
+
 @KERAS_SAVING_WARNING
 def test_a_fitted_model_saves_and_loads(fitted, tmp_path, train):
     model = fitted[SASRec]
@@ -323,6 +373,70 @@ def test_attention_weights_for_heatmaps(fitted, train):
         fitted[SASRec].attention_weights(user, block=2)
 
 
+def test_din_scores_each_pair_the_same_whatever_the_order_of_the_pairs(fitted):
+    # DIN groups the pairs by user to score them; the scores must come back in input order.
+    model = fitted[DIN]
+    users = np.repeat(model.user_map_.ids[:3], 4)
+    items = np.tile(model.item_map_.ids[:4], 3)
+    shuffle = np.random.default_rng(0).permutation(len(users))
+    np.testing.assert_allclose(model.score(users[shuffle], items[shuffle]),
+                               model.score(users, items)[shuffle], rtol=1e-6, atol=1e-7)
+
+
+def test_the_loss_is_averaged_over_the_positions_that_hold_an_item():
+    # Short histories in long windows: most positions are padding. An untrained network
+    # scores every candidate near 0, so the binary cross-entropy averaged over the real
+    # positions starts at log 2; averaged over the padding too, it would be far smaller.
+    ratings = make_ratings(num_users=10, num_items=12, density=0.15, seed=1)
+    model = GRU4Rec(max_length=20, embedding_dim=4, epochs=1, batch_size=1000,
+                    learning_rate=1e-6, dropout=0.0).fit(ratings)
+    assert (model.user_sequences_ == 0).mean() > 0.5
+    assert model.history_["loss"].iloc[0] == pytest.approx(np.log(2), abs=0.02)
+
+
+def attention_layer_weights(model, layer_name, user, candidate=1):
+    """The weights that `layer_name` computes for `user`'s latest window and one candidate
+    token, with the window's padding cut off."""
+    index = model.user_map_.to_index([user])[0]
+    history = model.user_sequences_[index : index + 1]
+    network = keras.Model(model.model_.inputs, model.model_.get_layer(layer_name).output[1])
+    weights = keras.ops.convert_to_numpy(network(
+        {"history": history, "candidates": np.full((1, 1, 1), candidate, dtype=np.int32)}
+    ))
+    length = int((history != 0).sum())
+    return weights[..., -length:]
+
+
+def test_attention_weights_are_the_attention_layers_own(fitted, train):
+    # Users with the longest and the shortest window, so padding is cut off correctly.
+    lengths = (fitted[AttentionGRU].user_sequences_ != 0).sum(axis=1)
+    users = fitted[AttentionGRU].user_map_.ids[[np.argmax(lengths), np.argmin(lengths)]]
+    for user in users:
+        # AttentionGRU: the weights with which the latest position reads the history.
+        np.testing.assert_allclose(
+            fitted[AttentionGRU].attention_weights(user).weights,
+            attention_layer_weights(fitted[AttentionGRU], "attention", user)[0, -1],
+            rtol=1e-5, atol=1e-6,
+        )
+        # DIN: the weights for the item asked about, whose token is its index + 1.
+        model = fitted[DIN]
+        for item in model.item_map_.ids[:3]:
+            token = model.item_map_.to_index([item])[0] + 1
+            np.testing.assert_allclose(
+                model.attention_weights(user, item).weights,
+                attention_layer_weights(model, "attention", user, token)[0, 0, 0],
+                rtol=1e-5, atol=1e-6,
+            )
+    # SASRec: blocks count from the input, and negative blocks from the output.
+    sasrec = SASRec(max_length=8, embedding_dim=8, num_blocks=2, epochs=1).fit(train)
+    for block, layer_name in [(0, "block_1_attention"), (1, "block_2_attention"),
+                              (-1, "block_2_attention"), (-2, "block_1_attention")]:
+        weights = attention_layer_weights(sasrec, layer_name, users[0])[0]
+        length = weights.shape[-1]
+        np.testing.assert_allclose(sasrec.attention_weights(users[0], block=block).weights,
+                                   weights[:, -length:], rtol=1e-5, atol=1e-6)
+
+
 def test_a_user_with_a_single_interaction_can_still_be_scored():
     ratings = pd.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [10, 11, 12, 13],
                             "timestamp": [1, 2, 3, 4]})
@@ -348,6 +462,13 @@ def test_timestamps_must_sort_as_times():
         SASRec(max_length=4, embedding_dim=4, epochs=1).fit(mixed)
 
 
+def test_datetime_timestamps_order_histories_as_their_numbers_do(train):
+    as_dates = train.assign(timestamp=pd.to_datetime(train["timestamp"], unit="s"))
+    numbers = GRU4Rec(max_length=4, embedding_dim=4, epochs=1).fit(train)
+    dates = GRU4Rec(max_length=4, embedding_dim=4, epochs=1).fit(as_dates)
+    np.testing.assert_array_equal(dates.user_sequences_, numbers.user_sequences_)
+
+
 def test_histories_of_one_item_are_refused_rather_than_left_untrained():
     ratings = pd.DataFrame({"user_id": [1, 2, 3], "item_id": [10, 11, 12],
                             "timestamp": [1, 2, 3]})
@@ -358,6 +479,8 @@ def test_histories_of_one_item_are_refused_rather_than_left_untrained():
 @pytest.mark.parametrize("model_class, parameters", [
     (GRU4Rec, {"max_length": 0}),
     (GRU4Rec, {"embedding_dim": 2.5}),
+    (GRU4Rec, {"num_negatives": 0}),
+    (GRU4Rec, {"num_negatives": 1.0}),
     (AttentionGRU, {"dropout": 1.0}),
     (AttentionGRU, {"learning_rate": 0}),
     (DIN, {"hidden_layers": 16}),
