@@ -329,7 +329,7 @@ def test_same_seed_same_scores_other_seed_other_scores(train):
 
 
 def test_random_state_also_seeds_the_negatives_and_the_window_order(train, monkeypatch):
-    first_draws = []  # The first epoch's candidates and window order of each fit.
+    first_draws = []  # The candidates and window order that each fit's dataset draws first.
 
     class Recording(NextItemDataset):
         def __init__(self, *arguments, **keywords):
