@@ -2,6 +2,7 @@ import datetime
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -10,8 +11,14 @@ import pytest
 import recsys_lessons.models as models
 from recsys_lessons import benchmark
 from recsys_lessons.__main__ import main
-from recsys_lessons.benchmark import format_table, run_benchmark, time_ranking_metrics
+from recsys_lessons.benchmark import (
+    format_table,
+    run_benchmark,
+    time_neumf_epoch,
+    time_ranking_metrics,
+)
 from recsys_lessons.data import DataUnavailableError, load_movielens, stratified_split
+from tests.conftest import make_ratings
 
 
 def popularity_precision_by_hand() -> float:
@@ -80,6 +87,41 @@ def test_ranking_metrics_timing_checks_its_sizes(arguments, message):
     sizes = {"num_users": 5, "num_items": 200, "held_out_per_user": 20, **arguments}
     with pytest.raises(ValueError, match=message):
         time_ranking_metrics(**sizes)
+
+
+def test_neumf_epoch_timing_subtracts_what_every_fit_pays_once(monkeypatch):
+    """Each fit here costs 0.1 s once plus 0.03 s an epoch; the command must report 0.03 s."""
+    def sleeping_fit(self, ratings):
+        time.sleep(0.1 + 0.03 * self.epochs)
+
+    monkeypatch.setattr(models.NeuMF, "_fit", sleeping_fit)
+    ratings = make_ratings(num_users=6, num_items=8, density=0.5, seed=0)
+    result = time_neumf_epoch(ratings, repeats=2, extra_epochs=2)
+    assert 0.02 < result["best_seconds"] <= result["median_seconds"] < 0.045
+    positives = len(ratings[["user_id", "item_id"]].drop_duplicates())
+    assert result["positives"] == positives
+    # NeuMF's defaults: 4 negatives per positive, batches of 4096.
+    assert result["rows_per_epoch"] == 5 * positives and result["batch_size"] == 4096
+
+
+@pytest.mark.parametrize("arguments", [{"repeats": 0}, {"extra_epochs": 0}])
+def test_neumf_epoch_timing_checks_its_counts_before_training(arguments, monkeypatch):
+    monkeypatch.setattr(models.NeuMF, "fit", must_not_train)
+    name = next(iter(arguments))
+    with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+        time_neumf_epoch(make_ratings(num_users=3, num_items=4, density=1.0, seed=0),
+                         **arguments)
+
+
+def test_the_epoch_command_prints_what_it_timed(monkeypatch, capsys):
+    timing = {"positives": 99057, "rows_per_epoch": 495285, "batch_size": 4096,
+              "best_seconds": 1.234, "median_seconds": 1.5}
+    monkeypatch.setattr(benchmark, "time_neumf_epoch", lambda: timing)
+    assert main(["benchmark-epoch"]) == 0
+    assert capsys.readouterr().out == (
+        "NeuMF with its defaults, one epoch of 495,285 rows (99,057 positives and their "
+        "negatives) in batches of 4,096: best 1.23 s, median 1.50 s.\n"
+    )
 
 
 def test_fetch_command_reports_where_and_how_fast(capsys, movielens):
@@ -320,7 +362,7 @@ def test_fetch_and_benchmark_explain_unavailable_data_without_a_traceback(monkey
 
     monkeypatch.setattr("recsys_lessons.data.load_movielens", unavailable)
     monkeypatch.setattr(benchmark, "load_movielens", unavailable)
-    for command in (["fetch"], ["benchmark", "--models", "Popularity"]):
+    for command in (["fetch"], ["benchmark", "--models", "Popularity"], ["benchmark-epoch"]):
         assert main(command) == 1
         assert "Could not obtain MovieLens 100K" in capsys.readouterr().err
 
@@ -328,8 +370,10 @@ def test_fetch_and_benchmark_explain_unavailable_data_without_a_traceback(monkey
 def test_a_relative_data_folder_is_refused_without_a_traceback(monkeypatch, capsys):
     monkeypatch.setenv("RECSYS_LESSONS_DATA", "data")
     monkeypatch.setattr(models.Popularity, "fit", must_not_train)
-    assert main(["fetch"]) == 1
-    assert "RECSYS_LESSONS_DATA='data' is a relative path" in capsys.readouterr().err
+    monkeypatch.setattr(models.NeuMF, "fit", must_not_train)
+    for command in (["fetch"], ["benchmark-epoch"]):
+        assert main(command) == 1
+        assert "RECSYS_LESSONS_DATA='data' is a relative path" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_status:
         main(["benchmark", "--models", "Popularity"])
     assert exit_status.value.code == 2
